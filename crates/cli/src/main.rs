@@ -1,0 +1,43 @@
+//! `ecosystem`: the command line over ecosystem-core, on the same database file as the
+//! desktop app. Bad input exits 2 with one line on stderr naming the field and the problem;
+//! runtime failures exit 1.
+
+mod args;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use ecosystem_core::{Error, Registry};
+
+use args::Cli;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return args::report_usage_error(e),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ECOSYSTEM_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let path = match cli.db {
+        Some(p) => p,
+        None => ecosystem_core::default_db_path()?,
+    };
+    let mut registry = Registry::open(&path)?;
+    cli.command.run(&mut registry)
+}

@@ -1,0 +1,21 @@
+//! ecosystem-core: the domain model of Ecosystem and everything that keeps it.
+//!
+//! It owns the embedded SQLite store (`store`), the partner registry with contracts and the
+//! audit log (`registry`), the workspace file format (`workspace`) and the injected clock.
+//! It knows nothing of Tauri or HTTP: the desktop shell and the `ecosystem` CLI are thin
+//! layers over this crate, and connectors implement its traits.
+
+pub mod clock;
+pub mod error;
+pub mod model;
+pub mod money;
+pub mod registry;
+pub mod store;
+pub mod validate;
+pub mod workspace;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{Error, Result};
+pub use model::*;
+pub use registry::Registry;
+pub use store::{default_db_path, Store};

@@ -1,0 +1,848 @@
+//! The partner registry: partners, their contracts, settings and the audit log, on the
+//! embedded store. Every change runs in one transaction together with its audit-log row, so
+//! a change and its record of who made it land together or not at all.
+//!
+//! Finding partners is one SQL query built from the filter: each criterion is an indexed
+//! lookup (kind, tier, owner and lifecycle have indexes; capabilities and tags are rows keyed
+//! by value; free text goes through an FTS5 index), never a scan in Rust.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, SecondsFormat};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
+use serde::Serialize;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::store::Store;
+use crate::{money, validate};
+
+/// The registry over one database connection.
+pub struct Registry {
+    store: Store,
+    actor: String,
+    clock: Arc<dyn Clock>,
+}
+
+/// The OS user, recorded as the actor of every change.
+pub fn os_user() -> String {
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+const SELECT_PARTNER: &str = "
+SELECT p.id, p.name, p.kind, p.endpoint, p.tier, p.owner, p.lifecycle, parent.name,
+       p.check_interval_secs, p.check_timeout_secs, p.created_at, p.updated_at,
+       (SELECT json_group_array(capability) FROM
+          (SELECT capability FROM partner_capabilities c WHERE c.partner_id = p.id ORDER BY c.position)),
+       (SELECT json_group_array(tag) FROM
+          (SELECT tag FROM partner_tags t WHERE t.partner_id = p.id ORDER BY t.position))
+FROM partners p LEFT JOIN partners parent ON parent.id = p.parent_id";
+
+const SELECT_CONTRACT: &str = "
+SELECT p.name, c.start_date, c.end_date, c.notice_days, c.auto_renew, c.sla_target, c.value_minor, c.currency
+FROM contracts c JOIN partners p ON p.id = c.partner_id";
+
+impl Registry {
+    /// Opens the registry on the database file at `path`, acting as the OS user.
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Registry> {
+        Ok(Registry::new(
+            Store::open(path)?,
+            os_user(),
+            Arc::new(SystemClock),
+        ))
+    }
+
+    pub fn new(store: Store, actor: impl Into<String>, clock: Arc<dyn Clock>) -> Registry {
+        Registry {
+            store,
+            actor: actor.into(),
+            clock,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    fn now(&self) -> String {
+        self.clock
+            .now()
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    /// Runs `f` in an immediate (write-locking) transaction and commits if it succeeds.
+    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Writer<'_>) -> Result<T>) -> Result<T> {
+        let now = self.now();
+        let tx = self
+            .store
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let writer = Writer {
+            tx: &tx,
+            actor: &self.actor,
+            now: &now,
+        };
+        let out = f(&writer)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    // ----- partners -----
+
+    pub fn add_partner(&mut self, new: &NewPartner) -> Result<Partner> {
+        self.write(|w| w.insert_partner(new, Lifecycle::Onboarding))?;
+        self.partner(&new.name)
+    }
+
+    pub fn partner(&self, name: &str) -> Result<Partner> {
+        find_partner(self.store.conn(), name)?.ok_or_else(|| no_partner(name))
+    }
+
+    pub fn update_partner(&mut self, name: &str, change: &PartnerUpdate) -> Result<Partner> {
+        if change.is_empty() {
+            return Err(Error::invalid(
+                "update",
+                "nothing to change; give at least one field",
+            ));
+        }
+        let new_name = self.write(|w| w.update_partner(name, change))?;
+        self.partner(&new_name)
+    }
+
+    pub fn remove_partner(&mut self, name: &str) -> Result<()> {
+        self.write(|w| {
+            let id = w.partner_id(name)?;
+            let children: Vec<String> = w
+                .tx
+                .prepare("SELECT name FROM partners WHERE parent_id = ?1 ORDER BY name")?
+                .query_map([id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if !children.is_empty() {
+                return Err(Error::Conflict(format!(
+                    "partner {name:?} cannot be removed: {} depend on it ({}); remove or re-point them first",
+                    children.len(),
+                    quoted_list(&children)
+                )));
+            }
+            w.tx.execute("DELETE FROM partner_search WHERE rowid = ?1", [id])?;
+            w.tx.execute("DELETE FROM partners WHERE id = ?1", [id])?;
+            w.audit("partner.remove", "partner", name, None::<&()>)
+        })
+    }
+
+    pub fn change_lifecycle(&mut self, name: &str, action: LifecycleAction) -> Result<Partner> {
+        self.write(|w| {
+            let (id, from): (i64, String) =
+                w.tx.query_row(
+                    "SELECT id, lifecycle FROM partners WHERE name = ?1",
+                    [name],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?
+                .ok_or_else(|| no_partner(name))?;
+            let from = Lifecycle::parse_field("lifecycle", &from)?;
+            let to = action.apply(from)?;
+            w.tx.execute(
+                "UPDATE partners SET lifecycle = ?1, updated_at = ?2 WHERE id = ?3",
+                params![to.as_str(), w.now, id],
+            )?;
+            w.audit(
+                &format!("partner.{action}"),
+                "partner",
+                name,
+                Some(&serde_json::json!({"from": from, "to": to})),
+            )
+        })?;
+        self.partner(name)
+    }
+
+    /// Partners matching every criterion of `filter`, ordered by name.
+    pub fn list_partners(&self, filter: &PartnerFilter) -> Result<Vec<Partner>> {
+        let (sql, args) = partner_query(filter);
+        let conn = self.store.conn();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), partner_from_row)?;
+        rows.map(|r| r.map_err(Error::from).and_then(|r| r))
+            .collect()
+    }
+
+    /// The query plan SQLite picks for `filter`; tests use it to prove indexes are used.
+    pub fn explain_partner_query(&self, filter: &PartnerFilter) -> Result<Vec<String>> {
+        let (sql, args) = partner_query(filter);
+        let conn = self.store.conn();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn facets(&self) -> Result<Facets> {
+        let conn = self.store.conn();
+        let column = |sql: &str| -> Result<Vec<String>> {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        Ok(Facets {
+            capabilities: column(
+                "SELECT DISTINCT capability FROM partner_capabilities ORDER BY capability",
+            )?,
+            tags: column("SELECT DISTINCT tag FROM partner_tags ORDER BY tag")?,
+            owners: column(
+                "SELECT DISTINCT owner FROM partners WHERE owner IS NOT NULL ORDER BY owner",
+            )?,
+        })
+    }
+
+    // ----- contracts -----
+
+    /// Sets (creates or replaces) the contract of `partner`.
+    pub fn set_contract(&mut self, partner: &str, input: &ContractInput) -> Result<Contract> {
+        self.write(|w| w.upsert_contract(partner, input))?;
+        self.contract(partner)?
+            .ok_or_else(|| Error::NotFound(format!("partner {partner:?} has no contract")))
+    }
+
+    pub fn contract(&self, partner: &str) -> Result<Option<Contract>> {
+        let conn = self.store.conn();
+        let id = partner_id(conn, partner)?;
+        conn.query_row(
+            &format!("{SELECT_CONTRACT} WHERE c.partner_id = ?1"),
+            [id],
+            contract_from_row,
+        )
+        .optional()?
+        .transpose()
+    }
+
+    pub fn contracts(&self) -> Result<Vec<Contract>> {
+        let conn = self.store.conn();
+        let mut stmt = conn.prepare(&format!("{SELECT_CONTRACT} ORDER BY p.name"))?;
+        let rows = stmt.query_map([], contract_from_row)?;
+        rows.map(|r| r.map_err(Error::from).and_then(|r| r))
+            .collect()
+    }
+
+    /// Contracts of partners not offboarded that have not ended and whose notice deadline
+    /// falls within `within_days` of today (or has passed), soonest deadline first.
+    pub fn expiring_contracts(&self, within_days: u32) -> Result<Vec<ExpiringContract>> {
+        let today = self.clock.today();
+        let horizon = today + chrono::Days::new(u64::from(within_days));
+        let conn = self.store.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT p.name, p.tier, p.owner, c.end_date, c.notice_days, c.auto_renew,
+                    date(c.end_date, printf('-%d days', c.notice_days)) AS deadline
+             FROM contracts c JOIN partners p ON p.id = c.partner_id
+             WHERE p.lifecycle <> 'offboarded' AND c.end_date >= ?1 AND deadline <= ?2
+             ORDER BY deadline, p.name",
+        )?;
+        let rows = stmt.query_map(params![day(today), day(horizon)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, u32>(4)?,
+                r.get::<_, bool>(5)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (partner, tier, owner, end, notice_days, auto_renew) = row?;
+            let end = parse_day("end", &end)?;
+            let notice_deadline = notice_deadline(end, notice_days);
+            Ok(ExpiringContract {
+                partner,
+                tier: Tier::parse_field("tier", &tier)?,
+                owner,
+                end,
+                notice_deadline,
+                days_left: (end - today).num_days(),
+                days_to_notice_deadline: (notice_deadline - today).num_days(),
+                auto_renew,
+            })
+        })
+        .collect()
+    }
+
+    // ----- settings and audit -----
+
+    pub fn settings(&self) -> Result<Vec<(String, String)>> {
+        let conn = self.store.conn();
+        let mut stmt = conn.prepare("SELECT key, value FROM settings ORDER BY key")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .store
+            .conn()
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        crate::workspace::validate_setting(key, value)?;
+        self.write(|w| w.set_setting(key, value))
+    }
+
+    /// The newest audit-log rows first, optionally for one subject only.
+    pub fn audit_log(&self, subject: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>> {
+        let conn = self.store.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, at, actor, action, entity, subject, detail FROM audit_log
+             WHERE ?1 IS NULL OR subject = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![subject, limit], |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                entity: r.get(4)?,
+                subject: r.get(5)?,
+                detail: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Write operations inside one transaction; shared by single changes and workspace import.
+pub(crate) struct Writer<'a> {
+    pub tx: &'a Transaction<'a>,
+    pub actor: &'a str,
+    pub now: &'a str,
+}
+
+impl Writer<'_> {
+    pub fn audit<D: Serialize + ?Sized>(
+        &self,
+        action: &str,
+        entity: &str,
+        subject: &str,
+        detail: Option<&D>,
+    ) -> Result<()> {
+        let detail = detail
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| Error::invalid("audit", e.to_string()))?;
+        self.tx.execute(
+            "INSERT INTO audit_log (at, actor, action, entity, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![self.now, self.actor, action, entity, subject, detail],
+        )?;
+        Ok(())
+    }
+
+    pub fn partner_id(&self, name: &str) -> Result<i64> {
+        partner_id(self.tx, name)
+    }
+
+    pub fn insert_partner(&self, new: &NewPartner, lifecycle: Lifecycle) -> Result<()> {
+        validate_new_partner(new)?;
+        if partner_exists(self.tx, &new.name)? {
+            return Err(Error::Conflict(format!(
+                "name: a partner named {:?} already exists",
+                new.name
+            )));
+        }
+        let parent_id = match &new.depends_on {
+            Some(parent) if *parent == new.name => {
+                return Err(Error::Conflict(format!(
+                    "depends_on: partner {parent:?} cannot depend on itself"
+                )))
+            }
+            Some(parent) => Some(self.parent_id(parent)?),
+            None => None,
+        };
+        self.tx.execute(
+            "INSERT INTO partners (name, kind, endpoint, tier, owner, lifecycle, parent_id,
+                                   check_interval_secs, check_timeout_secs, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+            params![
+                new.name,
+                new.kind.as_str(),
+                new.endpoint,
+                new.tier.as_str(),
+                new.owner,
+                lifecycle.as_str(),
+                parent_id,
+                new.health_check.interval_secs,
+                new.health_check.timeout_secs,
+                self.now
+            ],
+        )?;
+        let id = self.tx.last_insert_rowid();
+        self.replace_labels(id, "partner_capabilities", "capability", &new.capabilities)?;
+        self.replace_labels(id, "partner_tags", "tag", &new.tags)?;
+        self.reindex(id)?;
+        self.audit("partner.add", "partner", &new.name, Some(new))
+    }
+
+    /// Applies `change` to partner `name`; returns its (possibly new) name.
+    pub fn update_partner(&self, name: &str, change: &PartnerUpdate) -> Result<String> {
+        let id = self.partner_id(name)?;
+        let current = find_partner(self.tx, name)?.ok_or_else(|| no_partner(name))?;
+        let new_name = change.name.clone().unwrap_or_else(|| name.to_string());
+        let merged = NewPartner {
+            name: new_name.clone(),
+            kind: change.kind.unwrap_or(current.kind),
+            endpoint: change.endpoint.clone().unwrap_or(current.endpoint),
+            tier: change.tier.unwrap_or(current.tier),
+            owner: change.owner.clone().unwrap_or(current.owner),
+            capabilities: change.capabilities.clone().unwrap_or(current.capabilities),
+            tags: change.tags.clone().unwrap_or(current.tags),
+            depends_on: change.depends_on.clone().unwrap_or(current.depends_on),
+            health_check: HealthCheck {
+                interval_secs: change
+                    .interval_secs
+                    .unwrap_or(current.health_check.interval_secs),
+                timeout_secs: change
+                    .timeout_secs
+                    .unwrap_or(current.health_check.timeout_secs),
+            },
+        };
+        validate_new_partner(&merged)?;
+        if new_name != name && partner_exists(self.tx, &new_name)? {
+            return Err(Error::Conflict(format!(
+                "name: a partner named {new_name:?} already exists"
+            )));
+        }
+        let parent_id = match &merged.depends_on {
+            Some(parent) => {
+                let pid = self.parent_id(parent)?;
+                self.refuse_cycle(id, &merged.name, pid, parent)?;
+                Some(pid)
+            }
+            None => None,
+        };
+        self.tx.execute(
+            "UPDATE partners SET name = ?1, kind = ?2, endpoint = ?3, tier = ?4, owner = ?5,
+                    parent_id = ?6, check_interval_secs = ?7, check_timeout_secs = ?8, updated_at = ?9
+             WHERE id = ?10",
+            params![
+                merged.name,
+                merged.kind.as_str(),
+                merged.endpoint,
+                merged.tier.as_str(),
+                merged.owner,
+                parent_id,
+                merged.health_check.interval_secs,
+                merged.health_check.timeout_secs,
+                self.now,
+                id
+            ],
+        )?;
+        self.replace_labels(
+            id,
+            "partner_capabilities",
+            "capability",
+            &merged.capabilities,
+        )?;
+        self.replace_labels(id, "partner_tags", "tag", &merged.tags)?;
+        self.reindex(id)?;
+        self.audit("partner.update", "partner", &new_name, Some(change))?;
+        Ok(new_name)
+    }
+
+    /// Overwrites every field of an existing partner (workspace import), keeping its id.
+    pub fn replace_partner(&self, new: &NewPartner, lifecycle: Lifecycle) -> Result<()> {
+        let change = PartnerUpdate {
+            name: None,
+            kind: Some(new.kind),
+            endpoint: Some(new.endpoint.clone()),
+            tier: Some(new.tier),
+            owner: Some(new.owner.clone()),
+            capabilities: Some(new.capabilities.clone()),
+            tags: Some(new.tags.clone()),
+            depends_on: Some(new.depends_on.clone()),
+            interval_secs: Some(new.health_check.interval_secs),
+            timeout_secs: Some(new.health_check.timeout_secs),
+        };
+        self.update_partner(&new.name, &change)?;
+        self.tx.execute(
+            "UPDATE partners SET lifecycle = ?1 WHERE name = ?2",
+            params![lifecycle.as_str(), new.name],
+        )?;
+        Ok(())
+    }
+
+    fn parent_id(&self, parent: &str) -> Result<i64> {
+        partner_id(self.tx, parent).map_err(|_| {
+            Error::NotFound(format!(
+                "depends_on: no partner named {parent:?} to depend on"
+            ))
+        })
+    }
+
+    /// Refuses to make `id` depend on `parent_id` if `id` is already among its ancestors.
+    fn refuse_cycle(&self, id: i64, name: &str, parent_id: i64, parent: &str) -> Result<()> {
+        let chain: Vec<(i64, String)> = self
+            .tx
+            .prepare(
+                "WITH RECURSIVE up(id, depth) AS (
+                     SELECT ?1, 0
+                     UNION ALL
+                     SELECT p.parent_id, up.depth + 1 FROM partners p JOIN up ON p.id = up.id
+                     WHERE p.parent_id IS NOT NULL AND up.depth < 10000)
+                 SELECT up.id, p.name FROM up JOIN partners p ON p.id = up.id ORDER BY up.depth",
+            )?
+            .query_map([parent_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if let Some(pos) = chain.iter().position(|(i, _)| *i == id) {
+            let path: Vec<String> = std::iter::once(name.to_string())
+                .chain(chain[..=pos].iter().map(|(_, n)| n.clone()))
+                .collect();
+            return Err(Error::Conflict(format!(
+                "depends_on: making {name:?} depend on {parent:?} would create a dependency cycle ({})",
+                path.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(" -> ")
+            )));
+        }
+        Ok(())
+    }
+
+    fn replace_labels(&self, id: i64, table: &str, column: &str, labels: &[String]) -> Result<()> {
+        self.tx
+            .execute(&format!("DELETE FROM {table} WHERE partner_id = ?1"), [id])?;
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "INSERT INTO {table} ({column}, partner_id, position) VALUES (?1, ?2, ?3)"
+        ))?;
+        for (pos, label) in labels.iter().enumerate() {
+            stmt.execute(params![label, id, pos as i64])?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the partner's row in the free-text index.
+    fn reindex(&self, id: i64) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM partner_search WHERE rowid = ?1", [id])?;
+        self.tx.execute(
+            "INSERT INTO partner_search (rowid, name, owner, endpoint, capabilities, tags)
+             SELECT p.id, p.name, coalesce(p.owner, ''), p.endpoint,
+                    coalesce((SELECT group_concat(capability, ' ') FROM partner_capabilities WHERE partner_id = p.id), ''),
+                    coalesce((SELECT group_concat(tag, ' ') FROM partner_tags WHERE partner_id = p.id), '')
+             FROM partners p WHERE p.id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    pub fn upsert_contract(&self, partner: &str, input: &ContractInput) -> Result<()> {
+        let id = self.partner_id(partner)?;
+        let (value_minor, currency) = validate_contract(input)?;
+        let existed = self
+            .tx
+            .query_row(
+                "SELECT 1 FROM contracts WHERE partner_id = ?1",
+                [id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        self.tx.execute(
+            "INSERT INTO contracts (partner_id, start_date, end_date, notice_days, auto_renew, sla_target,
+                                    value_minor, currency, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+             ON CONFLICT (partner_id) DO UPDATE SET
+                start_date = excluded.start_date, end_date = excluded.end_date,
+                notice_days = excluded.notice_days, auto_renew = excluded.auto_renew,
+                sla_target = excluded.sla_target, value_minor = excluded.value_minor,
+                currency = excluded.currency, updated_at = excluded.updated_at",
+            params![
+                id,
+                day(input.start),
+                day(input.end),
+                input.notice_days,
+                input.auto_renew,
+                input.sla_target,
+                value_minor,
+                currency,
+                self.now
+            ],
+        )?;
+        let action = if existed {
+            "contract.update"
+        } else {
+            "contract.set"
+        };
+        self.audit(action, "contract", partner, Some(input))
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        self.audit(
+            "setting.set",
+            "setting",
+            key,
+            Some(&serde_json::json!({ "value": value })),
+        )
+    }
+}
+
+pub(crate) fn validate_new_partner(new: &NewPartner) -> Result<()> {
+    validate::name("name", &new.name)?;
+    validate::endpoint("endpoint", &new.endpoint)?;
+    if let Some(owner) = &new.owner {
+        validate::text("owner", owner, validate::MAX_NAME_CHARS)?;
+    }
+    if let Some(parent) = &new.depends_on {
+        validate::name("depends_on", parent)?;
+    }
+    validate::labels("capability", &new.capabilities)?;
+    validate::labels("tag", &new.tags)?;
+    validate::health_check(&new.health_check)
+}
+
+/// Checks a contract; returns its value in minor units and its currency.
+pub(crate) fn validate_contract(input: &ContractInput) -> Result<(Option<i64>, Option<String>)> {
+    if input.end <= input.start {
+        return Err(Error::invalid(
+            "end",
+            format!("{} is not after the start date {}", input.end, input.start),
+        ));
+    }
+    if !(input.sla_target.is_finite() && input.sla_target > 0.0 && input.sla_target <= 100.0) {
+        return Err(Error::invalid(
+            "sla_target",
+            format!(
+                "{} is not a percentage above 0 and at most 100",
+                input.sla_target
+            ),
+        ));
+    }
+    if input.notice_days > 3650 {
+        return Err(Error::invalid(
+            "notice_days",
+            format!("{} days is more than ten years", input.notice_days),
+        ));
+    }
+    match (&input.value, &input.currency) {
+        (Some(v), Some(c)) => Ok((
+            Some(money::parse_amount("value", v)?),
+            Some(money::parse_currency("currency", c)?),
+        )),
+        (None, None) => Ok((None, None)),
+        (Some(_), None) => Err(Error::invalid(
+            "currency",
+            "is required when a value is given",
+        )),
+        (None, Some(_)) => Err(Error::invalid(
+            "value",
+            "is required when a currency is given",
+        )),
+    }
+}
+
+pub fn notice_deadline(end: NaiveDate, notice_days: u32) -> NaiveDate {
+    end - chrono::Days::new(u64::from(notice_days))
+}
+
+fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn parse_day(field: &str, s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| Error::invalid(field, format!("stored date {s:?} is unreadable: {e}")))
+}
+
+fn no_partner(name: &str) -> Error {
+    Error::NotFound(format!("no partner named {name:?}"))
+}
+
+fn quoted_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn partner_exists(conn: &Connection, name: &str) -> Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM partners WHERE name = ?1", [name], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn partner_id(conn: &Connection, name: &str) -> Result<i64> {
+    conn.query_row("SELECT id FROM partners WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| no_partner(name))
+}
+
+fn find_partner(conn: &Connection, name: &str) -> Result<Option<Partner>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT_PARTNER} WHERE p.name = ?1"))?;
+    stmt.query_row([name], partner_from_row)
+        .optional()?
+        .transpose()
+}
+
+type RowResult<T> = rusqlite::Result<Result<T>>;
+
+fn partner_from_row(r: &Row<'_>) -> RowResult<Partner> {
+    let kind: String = r.get(2)?;
+    let tier: String = r.get(4)?;
+    let lifecycle: String = r.get(6)?;
+    let caps: String = r.get(12)?;
+    let tags: String = r.get(13)?;
+    let id: i64 = r.get(0)?;
+    let partner = Partner {
+        id: id as u32,
+        name: r.get(1)?,
+        kind: PartnerKind::Http,
+        endpoint: r.get(3)?,
+        tier: Tier::Standard,
+        owner: r.get(5)?,
+        capabilities: Vec::new(),
+        tags: Vec::new(),
+        lifecycle: Lifecycle::Onboarding,
+        depends_on: r.get(7)?,
+        health_check: HealthCheck {
+            interval_secs: r.get(8)?,
+            timeout_secs: r.get(9)?,
+        },
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+    };
+    Ok((|| {
+        let labels = |s: &str| {
+            serde_json::from_str::<Vec<String>>(s)
+                .map_err(|e| Error::invalid("labels", format!("stored labels are unreadable: {e}")))
+        };
+        Ok(Partner {
+            kind: PartnerKind::parse_field("kind", &kind)?,
+            tier: Tier::parse_field("tier", &tier)?,
+            lifecycle: Lifecycle::parse_field("lifecycle", &lifecycle)?,
+            capabilities: labels(&caps)?,
+            tags: labels(&tags)?,
+            ..partner
+        })
+    })())
+}
+
+fn contract_from_row(r: &Row<'_>) -> RowResult<Contract> {
+    let start: String = r.get(1)?;
+    let end: String = r.get(2)?;
+    let notice_days: u32 = r.get(3)?;
+    let value_minor: Option<i64> = r.get(6)?;
+    let partner: String = r.get(0)?;
+    let auto_renew: bool = r.get(4)?;
+    let sla_target: f64 = r.get(5)?;
+    let currency: Option<String> = r.get(7)?;
+    Ok((|| {
+        let end = parse_day("end", &end)?;
+        Ok(Contract {
+            partner,
+            start: parse_day("start", &start)?,
+            end,
+            notice_days,
+            auto_renew,
+            sla_target,
+            value: value_minor.map(money::format_amount),
+            currency,
+            notice_deadline: notice_deadline(end, notice_days),
+        })
+    })())
+}
+
+/// Builds the one query behind partner search: only the criteria given appear in it, each
+/// as an indexed lookup, and every value is a bound parameter.
+fn partner_query(filter: &PartnerFilter) -> (String, Vec<String>) {
+    let mut sql = String::from(SELECT_PARTNER);
+    let mut args: Vec<String> = Vec::new();
+    let mut clauses: Vec<String> = Vec::new();
+    let bind = |args: &mut Vec<String>, value: &str| {
+        args.push(value.to_string());
+        format!("?{}", args.len())
+    };
+    if let Some(kind) = filter.kind {
+        clauses.push(format!("p.kind = {}", bind(&mut args, kind.as_str())));
+    }
+    if let Some(tier) = filter.tier {
+        clauses.push(format!("p.tier = {}", bind(&mut args, tier.as_str())));
+    }
+    if let Some(lifecycle) = filter.lifecycle {
+        clauses.push(format!(
+            "p.lifecycle = {}",
+            bind(&mut args, lifecycle.as_str())
+        ));
+    }
+    if let Some(owner) = &filter.owner {
+        clauses.push(format!("p.owner = {}", bind(&mut args, owner)));
+    }
+    for cap in &filter.capabilities {
+        clauses.push(format!(
+            "p.id IN (SELECT partner_id FROM partner_capabilities WHERE capability = {})",
+            bind(&mut args, cap)
+        ));
+    }
+    for tag in &filter.tags {
+        clauses.push(format!(
+            "p.id IN (SELECT partner_id FROM partner_tags WHERE tag = {})",
+            bind(&mut args, tag)
+        ));
+    }
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        match fts_query(text) {
+            Some(q) => clauses.push(format!(
+                "p.id IN (SELECT rowid FROM partner_search WHERE partner_search MATCH {})",
+                bind(&mut args, &q)
+            )),
+            // Text with no letters or digits (say "=" or "%") cannot go through the word
+            // index; it matches names that contain it literally.
+            None => clauses.push(format!(
+                "instr(p.name, {}) > 0",
+                bind(&mut args, text.trim())
+            )),
+        }
+    }
+    if !clauses.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&clauses.join(" AND "));
+    }
+    sql.push_str(" ORDER BY p.name COLLATE NOCASE, p.name");
+    (sql, args)
+}
+
+/// Turns what a person typed into an FTS5 query: every word must appear, as a word prefix.
+/// Each word is quoted, so FTS5 operators and punctuation in the input are plain text.
+fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_queries_quote_every_word() {
+        assert_eq!(
+            fts_query("snow prod").as_deref(),
+            Some("\"snow\"* \"prod\"*")
+        );
+        assert_eq!(fts_query("a\"b OR").as_deref(), Some("\"a\"\"b\"* \"OR\"*"));
+        assert_eq!(fts_query("= %"), None);
+    }
+}

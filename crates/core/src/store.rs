@@ -1,0 +1,307 @@
+//! The embedded SQLite store: where the database file lives, how a connection is set up
+//! (WAL, busy timeout, foreign keys, incremental auto-vacuum) and the versioned migrations.
+//!
+//! Migrations are SQL scripts in order; `PRAGMA user_version` records how many have run.
+//! Each runs in its own transaction, so a crash leaves the file at a whole version. A file
+//! written by a newer Ecosystem is refused rather than guessed at.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+
+/// The Tauri bundle identifier; the app's data directory is named after it.
+pub const APP_IDENTIFIER: &str = "dev.ecosystem.app";
+pub const DB_FILE_NAME: &str = "ecosystem.db";
+/// Set to a path to use another database file (the CLI's `--db` reads it too).
+pub const DB_ENV: &str = "ECOSYSTEM_DB";
+
+/// The database the desktop app and the CLI share by default: `ECOSYSTEM_DB` if set, else
+/// `<OS data dir>/dev.ecosystem.app/ecosystem.db` (on Linux `~/.local/share/...`).
+pub fn default_db_path() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os(DB_ENV).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let dir = dirs::data_dir().ok_or_else(|| Error::Database {
+        path: PathBuf::from(DB_FILE_NAME),
+        message: "the OS data directory is unknown (is HOME set?); pass --db PATH".into(),
+    })?;
+    Ok(dir.join(APP_IDENTIFIER).join(DB_FILE_NAME))
+}
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the registry.
+    r#"
+CREATE TABLE partners (
+    id                  INTEGER PRIMARY KEY,
+    name                TEXT NOT NULL UNIQUE,
+    kind                TEXT NOT NULL CHECK (kind IN ('databricks','snowflake','mlflow','kubeflow','datadog','http')),
+    endpoint            TEXT NOT NULL,
+    tier                TEXT NOT NULL CHECK (tier IN ('strategic','premium','standard')),
+    owner               TEXT,
+    lifecycle           TEXT NOT NULL CHECK (lifecycle IN ('onboarding','active','suspended','offboarded')),
+    parent_id           INTEGER REFERENCES partners(id) ON DELETE RESTRICT,
+    check_interval_secs INTEGER NOT NULL,
+    check_timeout_secs  INTEGER NOT NULL,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL
+) STRICT;
+CREATE INDEX partners_by_kind      ON partners(kind);
+CREATE INDEX partners_by_tier      ON partners(tier);
+CREATE INDEX partners_by_owner     ON partners(owner);
+CREATE INDEX partners_by_lifecycle ON partners(lifecycle);
+CREATE INDEX partners_by_parent    ON partners(parent_id);
+
+CREATE TABLE partner_capabilities (
+    capability TEXT NOT NULL,
+    partner_id INTEGER NOT NULL REFERENCES partners(id) ON DELETE CASCADE,
+    position   INTEGER NOT NULL,
+    PRIMARY KEY (capability, partner_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX partner_capabilities_by_partner ON partner_capabilities(partner_id, position);
+
+CREATE TABLE partner_tags (
+    tag        TEXT NOT NULL,
+    partner_id INTEGER NOT NULL REFERENCES partners(id) ON DELETE CASCADE,
+    position   INTEGER NOT NULL,
+    PRIMARY KEY (tag, partner_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX partner_tags_by_partner ON partner_tags(partner_id, position);
+
+-- Free-text search; rowid = partners.id, kept in step by the registry in the same transaction.
+CREATE VIRTUAL TABLE partner_search USING fts5(
+    name, owner, endpoint, capabilities, tags,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+CREATE TABLE contracts (
+    id          INTEGER PRIMARY KEY,
+    partner_id  INTEGER NOT NULL UNIQUE REFERENCES partners(id) ON DELETE CASCADE,
+    start_date  TEXT NOT NULL,
+    end_date    TEXT NOT NULL,
+    notice_days INTEGER NOT NULL CHECK (notice_days >= 0),
+    auto_renew  INTEGER NOT NULL CHECK (auto_renew IN (0, 1)),
+    sla_target  REAL NOT NULL CHECK (sla_target > 0 AND sla_target <= 100),
+    value_minor INTEGER,
+    currency    TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    CHECK (end_date > start_date),
+    CHECK ((value_minor IS NULL) = (currency IS NULL))
+) STRICT;
+CREATE INDEX contracts_by_end ON contracts(end_date);
+
+CREATE TABLE audit_log (
+    id      INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    entity  TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    detail  TEXT
+) STRICT;
+CREATE INDEX audit_log_by_subject ON audit_log(entity, subject, id);
+CREATE TRIGGER audit_log_is_append_only_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_is_append_only_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+"#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// An open, migrated database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings it to the current schema.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let db_err = |message: String| Error::Database {
+            path: path.clone(),
+            message,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| db_err(format!("cannot create its folder: {e}")))?;
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|e| db_err(format!("cannot open: {e}")))?;
+        let mut store = Store {
+            conn,
+            path: path.clone(),
+        };
+        match store.configure().and_then(|()| store.migrate()) {
+            Ok(()) => Ok(store),
+            Err(Error::Storage(e)) => Err(db_err(describe_open_error(&e))),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// An in-memory database for unit tests.
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        let mut store = Store {
+            conn,
+            path: PathBuf::from(":memory:"),
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn configure(&self) -> Result<()> {
+        self.conn.busy_timeout(Duration::from_secs(10))?;
+        // auto_vacuum only takes effect on a database with no tables yet; set it first.
+        self.conn
+            .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        let mode: String = self
+            .conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if mode != "wal" && self.path != Path::new(":memory:") {
+            tracing::warn!(journal_mode = %mode, "database is not in WAL mode");
+        }
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let current: u32 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if current > SCHEMA_VERSION {
+            return Err(Error::Database {
+                path: self.path.clone(),
+                message: format!(
+                    "schema version {current} was written by a newer Ecosystem (this one knows up to {SCHEMA_VERSION}); upgrade Ecosystem"
+                ),
+            });
+        }
+        for (i, script) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let version = i as u32 + 1;
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Another process may have migrated while we waited for the write lock.
+            let now: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if now >= version {
+                continue;
+            }
+            tx.execute_batch(script)?;
+            tx.pragma_update(None, "user_version", version)?;
+            tx.commit()?;
+            tracing::info!(version, "database migrated");
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}
+
+fn describe_open_error(e: &rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => {
+            "is not an Ecosystem database (not a SQLite file)".into()
+        }
+        Some(rusqlite::ErrorCode::ReadOnly) | Some(rusqlite::ErrorCode::CannotOpen) => {
+            format!("cannot be written: {e}")
+        }
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_file_is_migrated_to_the_current_version_in_wal_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("sub/ecosystem.db")).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let mode: String = store
+            .conn()
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let vacuum: i64 = store
+            .conn()
+            .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
+            .unwrap();
+        assert_eq!(vacuum, 2, "incremental auto-vacuum");
+    }
+
+    #[test]
+    fn reopening_does_not_rerun_migrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.db");
+        drop(Store::open(&path).unwrap());
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_file_from_a_newer_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.db");
+        let store = Store::open(&path).unwrap();
+        store
+            .conn()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(store);
+        let err = Store::open(&path)
+            .err()
+            .expect("newer schema must be refused");
+        assert!(err.to_string().contains("newer Ecosystem"), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_named_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.db");
+        let junk =
+            b"these are my notes, not a database, and they are long enough to matter".repeat(20);
+        std::fs::write(&path, &junk).unwrap();
+        let err = Store::open(&path).err().expect("junk must be refused");
+        assert!(
+            err.to_string().contains("not an Ecosystem database"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), junk, "the file is untouched");
+    }
+}

@@ -1,0 +1,428 @@
+//! The workspace file: the whole registry (partners, contracts, settings; never secrets) as
+//! one versioned JSON document, for backups, hand-over and review. The format is documented
+//! in docs/WORKSPACE-FORMAT.md.
+//!
+//! Import reads and checks every record before it writes anything, and names each bad record
+//! and field; then it writes everything in one transaction. Partners are matched by name: a
+//! name already in the registry is updated, a new one is added.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::registry::{validate_contract, validate_new_partner, Registry};
+
+pub const FORMAT: &str = "ecosystem-workspace";
+pub const VERSION: u32 = 1;
+
+/// The settings a workspace may carry, each with what it accepts.
+pub const SETTINGS: &[(&str, &str, u32, u32)] = &[
+    (
+        "health.default_interval_secs",
+        "seconds between health checks of a new partner",
+        5,
+        86_400,
+    ),
+    (
+        "health.default_timeout_secs",
+        "seconds a health check may take",
+        1,
+        300,
+    ),
+    (
+        "contracts.default_notice_days",
+        "notice period of a new contract, in days",
+        0,
+        3650,
+    ),
+];
+
+pub fn validate_setting(key: &str, value: &str) -> Result<()> {
+    let Some((_, _, min, max)) = SETTINGS.iter().find(|(k, ..)| *k == key) else {
+        return Err(Error::invalid(
+            "setting",
+            format!(
+                "unknown setting {key:?}; known settings: {}",
+                SETTINGS.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    };
+    match value.parse::<u32>() {
+        Ok(n) if (*min..=*max).contains(&n) => Ok(()),
+        _ => Err(Error::invalid(
+            key,
+            format!("{value:?} is not a whole number from {min} to {max}"),
+        )),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceFile {
+    pub format: String,
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exported_at: Option<String>,
+    #[serde(default)]
+    pub partners: Vec<PartnerRecord>,
+    #[serde(default)]
+    pub contracts: Vec<ContractRecord>,
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+}
+
+/// A partner in the file. Words (kind, tier, lifecycle) are kept as text here so that a bad
+/// one is reported with its record instead of failing the whole parse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerRecord {
+    pub name: String,
+    pub kind: String,
+    pub endpoint: String,
+    #[serde(default = "default_tier")]
+    pub tier: String,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default = "default_lifecycle")]
+    pub lifecycle: String,
+    #[serde(default)]
+    pub depends_on: Option<String>,
+    #[serde(default)]
+    pub health_check: HealthCheck,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractRecord {
+    pub partner: String,
+    pub start: String,
+    pub end: String,
+    #[serde(default = "default_notice_days")]
+    pub notice_days: u32,
+    #[serde(default)]
+    pub auto_renew: bool,
+    #[serde(default = "default_sla_target")]
+    pub sla_target: f64,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+fn default_tier() -> String {
+    Tier::Standard.as_str().into()
+}
+fn default_lifecycle() -> String {
+    Lifecycle::Onboarding.as_str().into()
+}
+fn default_notice_days() -> u32 {
+    ContractInput::DEFAULT_NOTICE_DAYS
+}
+fn default_sla_target() -> f64 {
+    ContractInput::DEFAULT_SLA_TARGET
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub partners_added: usize,
+    pub partners_updated: usize,
+    pub contracts: usize,
+    pub settings: usize,
+}
+
+/// Reads the registry into a workspace document.
+pub fn export(registry: &Registry) -> Result<WorkspaceFile> {
+    let partners = registry
+        .list_partners(&PartnerFilter::default())?
+        .into_iter()
+        .map(|p| PartnerRecord {
+            name: p.name,
+            kind: p.kind.as_str().into(),
+            endpoint: p.endpoint,
+            tier: p.tier.as_str().into(),
+            owner: p.owner,
+            capabilities: p.capabilities,
+            tags: p.tags,
+            lifecycle: p.lifecycle.as_str().into(),
+            depends_on: p.depends_on,
+            health_check: p.health_check,
+        })
+        .collect();
+    let contracts = registry
+        .contracts()?
+        .into_iter()
+        .map(|c| ContractRecord {
+            partner: c.partner,
+            start: c.start.to_string(),
+            end: c.end.to_string(),
+            notice_days: c.notice_days,
+            auto_renew: c.auto_renew,
+            sla_target: c.sla_target,
+            value: c.value,
+            currency: c.currency,
+        })
+        .collect();
+    Ok(WorkspaceFile {
+        format: FORMAT.into(),
+        version: VERSION,
+        exported_at: Some(registry.clock().now().to_rfc3339()),
+        partners,
+        contracts,
+        settings: registry.settings()?.into_iter().collect(),
+    })
+}
+
+/// Writes the registry to `path` as pretty JSON, atomically (a temporary file renamed over).
+pub fn export_to_file(registry: &Registry, path: &Path) -> Result<usize> {
+    let doc = export(registry)?;
+    let json = serde_json::to_vec_pretty(&doc).map_err(|e| Error::BadFile {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let io = |context: &str, source| Error::Io {
+        context: format!("{context} {}", path.display()),
+        source,
+    };
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("workspace"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, &json).map_err(|e| io("cannot write", e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io("cannot write", e)
+    })?;
+    Ok(doc.partners.len())
+}
+
+/// Parses a workspace document, checking its format and version.
+pub fn parse(file: &str, bytes: &[u8]) -> Result<WorkspaceFile> {
+    let bad = |message: String| Error::BadFile {
+        file: file.to_string(),
+        message,
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    match value.get("format").and_then(|f| f.as_str()) {
+        Some(FORMAT) => {}
+        Some(other) => return Err(bad(format!("format: {other:?} is not {FORMAT:?}"))),
+        None => return Err(bad(format!("format: missing; expected {FORMAT:?}"))),
+    }
+    match value.get("version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(VERSION) => {}
+        Some(v) => {
+            return Err(bad(format!(
+                "version: {v} is not supported; this Ecosystem reads version {VERSION}"
+            )))
+        }
+        None => return Err(bad("version: missing or not a number".into())),
+    }
+    serde_json::from_value(value).map_err(|e| bad(describe_shape_error(&e)))
+}
+
+fn describe_shape_error(e: &serde_json::Error) -> String {
+    // serde_json's messages name the field ("missing field `kind`", "unknown field `x`").
+    e.to_string()
+}
+
+/// A checked record, ready to write.
+struct Plan {
+    partners: Vec<(NewPartner, Lifecycle)>,
+    contracts: Vec<(String, ContractInput)>,
+    settings: Vec<(String, String)>,
+}
+
+/// Checks every record; collects every problem instead of stopping at the first.
+fn plan(registry: &Registry, file: &str, doc: &WorkspaceFile) -> Result<Plan> {
+    let mut problems = Vec::new();
+    let mut partners = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, rec) in doc.partners.iter().enumerate() {
+        let at = format!("partners[{i}] {:?}", rec.name);
+        if !seen.insert(rec.name.as_str()) {
+            problems.push(format!("{at}: name: appears more than once in the file"));
+            continue;
+        }
+        match check_partner(rec) {
+            Ok(p) => partners.push(p),
+            Err(e) => problems.push(format!("{at}: {e}")),
+        }
+    }
+    // Every dependency must point at a partner in the file or already registered, and the
+    // resulting graph must have no cycle.
+    let mut parent_of: HashMap<String, Option<String>> = registry
+        .list_partners(&PartnerFilter::default())?
+        .into_iter()
+        .map(|p| (p.name, p.depends_on))
+        .collect();
+    for (p, _) in &partners {
+        parent_of.insert(p.name.clone(), p.depends_on.clone());
+    }
+    for (i, rec) in doc.partners.iter().enumerate() {
+        let Some(parent) = &rec.depends_on else {
+            continue;
+        };
+        let at = format!("partners[{i}] {:?}", rec.name);
+        if !parent_of.contains_key(parent) {
+            problems.push(format!(
+                "{at}: depends_on: no partner named {parent:?} in the file or the registry"
+            ));
+            continue;
+        }
+        let mut cursor = Some(parent.clone());
+        let mut steps = 0;
+        while let Some(name) = cursor {
+            if name == rec.name || steps > parent_of.len() {
+                problems.push(format!(
+                    "{at}: depends_on: {parent:?} leads back to {:?}, a dependency cycle",
+                    rec.name
+                ));
+                break;
+            }
+            cursor = parent_of.get(&name).cloned().flatten();
+            steps += 1;
+        }
+    }
+    let mut contracts = Vec::new();
+    let mut contract_seen = HashSet::new();
+    for (i, rec) in doc.contracts.iter().enumerate() {
+        let at = format!("contracts[{i}] {:?}", rec.partner);
+        if !parent_of.contains_key(&rec.partner) {
+            problems.push(format!(
+                "{at}: partner: no partner named {:?} in the file or the registry",
+                rec.partner
+            ));
+            continue;
+        }
+        if !contract_seen.insert(rec.partner.as_str()) {
+            problems.push(format!(
+                "{at}: partner: has more than one contract in the file"
+            ));
+            continue;
+        }
+        match check_contract(rec) {
+            Ok(c) => contracts.push((rec.partner.clone(), c)),
+            Err(e) => problems.push(format!("{at}: {e}")),
+        }
+    }
+    let mut settings = Vec::new();
+    for (key, value) in &doc.settings {
+        match validate_setting(key, value) {
+            Ok(()) => settings.push((key.clone(), value.clone())),
+            Err(e) => problems.push(format!("settings {key:?}: {e}")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(Plan {
+            partners,
+            contracts,
+            settings,
+        })
+    } else {
+        Err(Error::InvalidRecords {
+            file: file.to_string(),
+            problems,
+        })
+    }
+}
+
+fn check_partner(rec: &PartnerRecord) -> Result<(NewPartner, Lifecycle)> {
+    let new = NewPartner {
+        name: rec.name.clone(),
+        kind: PartnerKind::parse_field("kind", &rec.kind)?,
+        endpoint: rec.endpoint.clone(),
+        tier: Tier::parse_field("tier", &rec.tier)?,
+        owner: rec.owner.clone(),
+        capabilities: rec.capabilities.clone(),
+        tags: rec.tags.clone(),
+        depends_on: rec.depends_on.clone(),
+        health_check: rec.health_check,
+    };
+    let lifecycle = Lifecycle::parse_field("lifecycle", &rec.lifecycle)?;
+    validate_new_partner(&new)?;
+    Ok((new, lifecycle))
+}
+
+fn check_contract(rec: &ContractRecord) -> Result<ContractInput> {
+    let date = |field: &str, s: &str| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| Error::invalid(field, format!("{s:?} is not a date; write YYYY-MM-DD")))
+    };
+    let input = ContractInput {
+        start: date("start", &rec.start)?,
+        end: date("end", &rec.end)?,
+        notice_days: rec.notice_days,
+        auto_renew: rec.auto_renew,
+        sla_target: rec.sla_target,
+        value: rec.value.clone(),
+        currency: rec.currency.clone(),
+    };
+    validate_contract(&input)?;
+    Ok(input)
+}
+
+/// Imports a parsed document: all of it, or (when any record is bad) nothing.
+pub fn import(registry: &mut Registry, file: &str, doc: &WorkspaceFile) -> Result<ImportSummary> {
+    let plan = plan(registry, file, doc)?;
+    registry.write(|w| {
+        let mut summary = ImportSummary::default();
+        // Parents first: insert every partner without its dependency, then set dependencies.
+        for (p, lifecycle) in &plan.partners {
+            let without_parent = NewPartner {
+                depends_on: None,
+                ..p.clone()
+            };
+            if w.partner_id(&p.name).is_ok() {
+                w.replace_partner(&without_parent, *lifecycle)?;
+                summary.partners_updated += 1;
+            } else {
+                w.insert_partner(&without_parent, *lifecycle)?;
+                summary.partners_added += 1;
+            }
+        }
+        for (p, _) in plan.partners.iter().filter(|(p, _)| p.depends_on.is_some()) {
+            let change = PartnerUpdate {
+                depends_on: Some(p.depends_on.clone()),
+                ..PartnerUpdate::default()
+            };
+            w.update_partner(&p.name, &change)?;
+        }
+        for (partner, c) in &plan.contracts {
+            w.upsert_contract(partner, c)?;
+            summary.contracts += 1;
+        }
+        for (k, v) in &plan.settings {
+            w.set_setting(k, v)?;
+            summary.settings += 1;
+        }
+        w.audit("workspace.import", "workspace", file, Some(&summary))?;
+        Ok(summary)
+    })
+}
+
+/// Reads and imports the file at `path`.
+pub fn import_file(registry: &mut Registry, path: &Path) -> Result<ImportSummary> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| Error::BadFile {
+        file: file.clone(),
+        message: format!("cannot read: {e}"),
+    })?;
+    let doc = parse(&file, &bytes)?;
+    import(registry, &file, &doc)
+}
