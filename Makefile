@@ -1,0 +1,60 @@
+# Ecosystem: `make run` to start the app, `make test` to run every test layer.
+# Both install what is missing first (Debian/Ubuntu).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+export NO_AT_BRIDGE := 1
+
+CARGO_TARGET_DIR ?= $(CURDIR)/target
+export CARGO_TARGET_DIR
+APP_BIN := $(CARGO_TARGET_DIR)/debug/ecosystem-desktop
+CLI_BIN := $(CARGO_TARGET_DIR)/debug/ecosystem
+XVFB := xvfb-run -a -s "-screen 0 1280x800x24"
+ISOLATED := scripts/isolated.sh
+
+.PHONY: run test deps ui build lint fmt check unit ui-test e2e bindings clean
+
+## run: install what is missing, build, and open the app on the embedded database
+run: deps ui
+	cargo build --workspace
+	$(APP_BIN)
+
+## test: install what is missing and run every test layer
+test: deps ui build lint unit ui-test e2e
+	@echo "make test: every layer passed"
+
+deps:
+	scripts/install-deps.sh
+
+ui:
+	npm run build
+
+build: ui
+	cargo build --workspace --all-targets --locked
+
+lint: build
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	npm run check
+	npm run lint
+
+unit: build
+	cargo test --workspace --locked
+
+ui-test:
+	npm run test:ui
+
+e2e: build
+	APP_BIN=$(APP_BIN) CLI_BIN=$(CLI_BIN) $(ISOLATED) $(XVFB) node --test --test-concurrency=1 tests/e2e/
+
+## bindings: regenerate ui/src/lib/bindings.ts from the Rust commands
+bindings: ui
+	UPDATE_BINDINGS=1 cargo test --test bindings
+
+fmt:
+	cargo fmt --all
+
+clean:
+	cargo clean
+	rm -rf dist node_modules

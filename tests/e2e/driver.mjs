@@ -1,0 +1,114 @@
+// Starts the real Ecosystem app under tauri-driver (WebKitWebDriver underneath) on a given
+// database file, and gives back a WebdriverIO browser plus a way to run the real CLI.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { remote } from "webdriverio";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
+export const APP_BIN = process.env.APP_BIN ?? join(targetDir, "debug/ecosystem-desktop");
+export const CLI_BIN = process.env.CLI_BIN ?? join(targetDir, "debug/ecosystem");
+export const SCREENSHOTS = join(here, "screenshots");
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+async function waitForDriver(port, child, log) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`tauri-driver exited early: ${log()}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/status`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`tauri-driver did not answer on port ${port}: ${log()}`);
+}
+
+/** A fresh folder with an empty database path inside. */
+export function freshWorkspace(label) {
+  const dir = mkdtempSync(join(tmpdir(), `ecosystem-e2e-${label}-`));
+  return { dir, db: join(dir, "ecosystem.db") };
+}
+
+/** Runs the real `ecosystem` binary on `db`; returns stdout. */
+export function cli(db, args) {
+  return execFileSync(CLI_BIN, ["--db", db, ...args], { encoding: "utf8", env: { ...process.env, USER: "e2e-cli" } });
+}
+
+export function cliJson(db, args) {
+  return JSON.parse(cli(db, [...args, "--format", "json"]));
+}
+
+/** Launches the app on `db`. Call `stop()` when done; it ends the driver with SIGTERM. */
+export async function launchApp(db) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  let output = "";
+  const driver = spawn(
+    "tauri-driver",
+    ["--port", String(port), "--native-port", String(nativePort), "--native-driver", "/usr/bin/WebKitWebDriver"],
+    { env: { ...process.env, ECOSYSTEM_DB: db, USER: "e2e-app" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  driver.stdout.on("data", (d) => (output += d));
+  driver.stderr.on("data", (d) => (output += d));
+  await waitForDriver(port, driver, () => output);
+  const browser = await remote({
+    hostname: "127.0.0.1",
+    port,
+    logLevel: "warn",
+    connectionRetryCount: 1,
+    capabilities: { "tauri:options": { application: APP_BIN } },
+  });
+  const stop = async () => {
+    try {
+      await browser.deleteSession();
+    } catch {
+      // the session may already be gone
+    }
+    driver.kill("SIGTERM");
+    await new Promise((r) => (driver.exitCode !== null ? r() : driver.once("exit", r)));
+  };
+  return { browser, stop, log: () => output };
+}
+
+export async function screenshot(browser, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await browser.saveScreenshot(join(SCREENSHOTS, `${name}.png`));
+}
+
+/** The text of the catalogue row for partner `name`, or null. Compared in the page, so any
+ *  name works, whatever quotes, markup or unicode it holds. */
+export function rowText(browser, name) {
+  return browser.execute((n) => {
+    const rows = Array.from(document.querySelectorAll("#partner-table tr[data-partner-name]"));
+    const r = rows.find((el) => el.getAttribute("data-partner-name") === n);
+    return r ? r.textContent : null;
+  }, name);
+}
+
+/** Waits until the row for `name` is shown, or fails with `message`. */
+export async function waitForRow(browser, name, message, timeout = 10_000) {
+  await browser.waitUntil(async () => (await rowText(browser, name)) !== null, { timeout, timeoutMsg: message });
+}
+
+export async function rowCount(browser) {
+  return (await browser.$$("#partner-table tbody tr[data-partner-name]")).length;
+}

@@ -1,0 +1,28 @@
+// The wire types, taken from the generated bindings through the commands that use them.
+//
+// tauri-specta may export a type such as `Partner` as the union of its serialised and
+// deserialised forms (where `owner` may be missing). Reading the types off the commands instead
+// gives exactly what each command returns and accepts, whichever way the bindings were made.
+import type { commands, Lifecycle, PartnerKind, Tier } from "./bindings";
+
+type Commands = typeof commands;
+type Answer<K extends keyof Commands> = Awaited<ReturnType<Commands[K]>>;
+type OkData<R> = R extends { status: "ok"; data: infer D } ? D : never;
+type ErrorOf<R> = R extends { status: "error"; error: infer E } ? E : never;
+
+/** A partner as the backend sends it. */
+export type Partner = OkData<Answer<"listPartners">>[number];
+/** The values in use, for the filter menus. */
+export type Facets = OkData<Answer<"partnerFacets">>;
+/** Where the data lives and how much there is. */
+export type WorkspaceInfo = OkData<Answer<"workspaceInfo">>;
+/** The one error shape the commands reject with. */
+export type CommandError = ErrorOf<Answer<"addPartner">>;
+/** What list_partners takes. */
+export type PartnerFilter = Parameters<Commands["listPartners"]>[0];
+/** What add_partner takes. */
+export type NewPartner = Parameters<Commands["addPartner"]>[0];
+/** A command's answer: its data, or a CommandError. */
+export type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
+
+export type { Lifecycle, PartnerKind, Tier };
