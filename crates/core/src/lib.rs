@@ -6,16 +6,21 @@
 //! layers over this crate, and connectors implement its traits.
 
 pub mod clock;
+pub mod credentials;
 pub mod error;
+pub mod integration;
 pub mod model;
 pub mod money;
 pub mod registry;
+pub mod secret;
 pub mod store;
 pub mod validate;
 pub mod workspace;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use credentials::{Credential, CredentialMeta, CredentialType};
 pub use error::{Error, Result};
 pub use model::*;
 pub use registry::Registry;
+pub use secret::Secret;
 pub use store::{default_db_path, Store};
