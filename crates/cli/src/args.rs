@@ -37,6 +37,9 @@ pub enum Command {
     /// Set and show a partner's contract
     #[command(subcommand)]
     Contract(ContractCommand),
+    /// Store, show and remove partners' credentials (the secrets live in the OS keyring)
+    #[command(subcommand)]
+    Credential(crate::credential::CredentialCommand),
     /// Contracts across all partners
     #[command(subcommand)]
     Contracts(ContractsCommand),
@@ -285,6 +288,7 @@ impl Command {
         match self {
             Command::Partner(cmd) => cmd.run(registry),
             Command::Contract(cmd) => cmd.run(registry),
+            Command::Credential(cmd) => cmd.run(registry),
             Command::Contracts(ContractsCommand::Expiring { within, format }) => {
                 let rows = registry.expiring_contracts(within)?;
                 match format {

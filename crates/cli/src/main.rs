@@ -3,6 +3,7 @@
 //! runtime failures exit 1.
 
 mod args;
+mod credential;
 mod output;
 
 use std::process::ExitCode;

@@ -1,12 +1,16 @@
 //! ecosystem-core: the domain model of Ecosystem and everything that keeps it.
 //!
 //! It owns the embedded SQLite store (`store`), the partner registry with contracts and the
-//! audit log (`registry`), the workspace file format (`workspace`) and the injected clock.
+//! audit log (`registry`), partners' credentials (descriptions in `registry`, secrets in the
+//! OS keyring through `credential_store`), the workspace file format (`workspace`) and the
+//! injected clock.
 //! It knows nothing of Tauri or HTTP: the desktop shell and the `ecosystem` CLI are thin
 //! layers over this crate, and connectors implement its traits.
 
 pub mod clock;
+pub mod credential_store;
 pub mod credentials;
+pub mod custom_check;
 pub mod error;
 pub mod integration;
 pub mod model;
@@ -18,6 +22,7 @@ pub mod validate;
 pub mod workspace;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use credential_store::{CredentialStore, CredentialStoreError, OsKeyring, KEYRING_SERVICE};
 pub use credentials::{Credential, CredentialMeta, CredentialType};
 pub use error::{Error, Result};
 pub use model::*;

@@ -2,17 +2,26 @@
 //! embedded store. Every change runs in one transaction together with its audit-log row, so
 //! a change and its record of who made it land together or not at all.
 //!
+//! Credentials: the registry records what is known about each partner's credential in
+//! `credentials_meta` (type, label, expiry, the keyring item's key) in the same transaction as
+//! the audit row, and keeps the secret itself in a [`CredentialStore`] (the OS keyring unless
+//! one is attached). A new secret is written to a new keyring item before the database points
+//! at it, and the old item is deleted only after the commit, so the row always names a whole
+//! item.
+//!
 //! Finding partners is one SQL query built from the filter: each criterion is an indexed
 //! lookup (kind, tier, owner and lifecycle have indexes; capabilities and tags are rows keyed
 //! by value; free text goes through an FTS5 index), never a scan in Rust.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{NaiveDate, SecondsFormat};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock};
+use crate::credential_store::{new_keyring_key, CredentialStore, OsKeyring};
+use crate::credentials::{parse_expiry, Credential, CredentialMeta, CredentialType};
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::store::Store;
@@ -23,6 +32,8 @@ pub struct Registry {
     store: Store,
     actor: String,
     clock: Arc<dyn Clock>,
+    /// Where secrets go; opened (the OS keyring) the first time one is needed.
+    credentials: OnceLock<Arc<dyn CredentialStore>>,
 }
 
 /// The OS user, recorded as the actor of every change.
@@ -61,7 +72,26 @@ impl Registry {
             store,
             actor: actor.into(),
             clock,
+            credentials: OnceLock::new(),
         }
+    }
+
+    /// Uses `credentials` for secrets instead of opening the OS keyring on first use.
+    pub fn with_credential_store(self, credentials: Arc<dyn CredentialStore>) -> Registry {
+        Registry {
+            credentials: OnceLock::from(credentials),
+            ..self
+        }
+    }
+
+    /// The store that keeps secrets: the one attached, else the OS keyring, opened (with its
+    /// canary check) on first use. Fails when no keyring works; never falls back.
+    pub fn credential_store(&self) -> Result<Arc<dyn CredentialStore>> {
+        if let Some(store) = self.credentials.get() {
+            return Ok(store.clone());
+        }
+        let opened: Arc<dyn CredentialStore> = Arc::new(OsKeyring::open()?);
+        Ok(self.credentials.get_or_init(|| opened).clone())
     }
 
     pub fn store(&self) -> &Store {
@@ -117,8 +147,11 @@ impl Registry {
         self.partner(&new_name)
     }
 
+    /// Removes the partner with its contract and credential. The credential's keyring item is
+    /// deleted after the database change commits; a keyring failure then is logged, not
+    /// returned, since the partner is already gone.
     pub fn remove_partner(&mut self, name: &str) -> Result<()> {
-        self.write(|w| {
+        let keyring_key = self.write(|w| {
             let id = w.partner_id(name)?;
             let children: Vec<String> = w
                 .tx
@@ -132,10 +165,36 @@ impl Registry {
                     quoted_list(&children)
                 )));
             }
+            let credential = w.credential_row(id)?;
+            if let Some(row) = &credential {
+                w.audit(
+                    "credential.remove",
+                    "credential",
+                    name,
+                    Some(&serde_json::json!({
+                        "type": row.credential_type,
+                        "label": row.label,
+                        "reason": "partner removed",
+                    })),
+                )?;
+            }
             w.tx.execute("DELETE FROM partner_search WHERE rowid = ?1", [id])?;
             w.tx.execute("DELETE FROM partners WHERE id = ?1", [id])?;
-            w.audit("partner.remove", "partner", name, None::<&()>)
-        })
+            w.audit("partner.remove", "partner", name, None::<&()>)?;
+            Ok(credential.map(|row| row.keyring_key))
+        })?;
+        if let Some(key) = keyring_key {
+            match self.credential_store().and_then(|s| Ok(s.delete(&key)?)) {
+                Ok(_) => tracing::info!(partner = name, key, "removed the partner's keyring item"),
+                Err(e) => tracing::warn!(
+                    partner = name,
+                    key,
+                    error = %e,
+                    "the partner is removed but its keyring item could not be deleted; delete it by hand"
+                ),
+            }
+        }
+        Ok(())
     }
 
     pub fn change_lifecycle(&mut self, name: &str, action: LifecycleAction) -> Result<Partner> {
@@ -271,6 +330,219 @@ impl Registry {
         .collect()
     }
 
+    // ----- credentials -----
+
+    /// Stores `credential` as the partner's credential, replacing any it had (audit
+    /// `credential.set`). `expires_on` (YYYY-MM-DD) is when the platform stops accepting it.
+    pub fn set_credential(
+        &mut self,
+        partner: &str,
+        credential: &Credential,
+        expires_on: Option<&str>,
+    ) -> Result<CredentialMeta> {
+        self.store_credential(partner, credential, expires_on, CredentialChange::Set)
+    }
+
+    /// Replaces the partner's credential with `new`, but only once `verify` accepts it (the
+    /// caller passes a connector's connection test). If verification fails, the old
+    /// credential stays and the error says why. Audit `credential.rotate`.
+    pub fn rotate_credential(
+        &mut self,
+        partner: &str,
+        new: &Credential,
+        expires_on: Option<&str>,
+        verify: impl FnOnce(&Credential) -> std::result::Result<(), String>,
+    ) -> Result<CredentialMeta> {
+        let Some(old) = self.credential_meta(partner)? else {
+            return Err(Error::NotFound(format!(
+                "partner {partner:?} has no credential to rotate; set one first"
+            )));
+        };
+        self.check_credential(partner, new, expires_on)?;
+        if let Err(why) = verify(new) {
+            tracing::warn!(partner, credential_type = %new.credential_type(), "new credential failed verification; keeping the old one");
+            return Err(Error::invalid(
+                "credential",
+                format!(
+                    "the new {} credential failed verification, so the old {} one stays in place: {why}",
+                    new.credential_type(),
+                    old.credential_type
+                ),
+            ));
+        }
+        self.store_credential(partner, new, expires_on, CredentialChange::Rotate)
+    }
+
+    /// Checks everything about a new credential that can be checked without storing it.
+    fn check_credential(
+        &self,
+        partner: &str,
+        credential: &Credential,
+        expires_on: Option<&str>,
+    ) -> Result<()> {
+        let kind = self.partner(partner)?.kind;
+        credential
+            .credential_type()
+            .check_fits("credential_type", kind)?;
+        credential.validate()?;
+        if let Some(text) = expires_on {
+            parse_expiry("expires_on", text, self.clock.today())?;
+        }
+        Ok(())
+    }
+
+    fn store_credential(
+        &mut self,
+        partner: &str,
+        credential: &Credential,
+        expires_on: Option<&str>,
+        change: CredentialChange,
+    ) -> Result<CredentialMeta> {
+        self.check_credential(partner, credential, expires_on)?;
+        let secrets = self.credential_store()?;
+        let partner_id = partner_id(self.store.conn(), partner)?;
+        // The secret goes to a new item first; the row points at it only once it is whole.
+        let key = new_keyring_key(partner_id);
+        secrets.set(&key, credential)?;
+        let label = credential.label();
+        let credential_type = credential.credential_type();
+        let written = self.write(|w| {
+            let id = w.partner_id(partner)?;
+            let kind: String =
+                w.tx.query_row("SELECT kind FROM partners WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })?;
+            credential_type
+                .check_fits("credential_type", PartnerKind::parse_field("kind", &kind)?)?;
+            let previous = w.credential_row(id)?;
+            w.tx.execute(
+                "INSERT INTO credentials_meta (partner_id, credential_type, label, expires_on,
+                                               keyring_key, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                 ON CONFLICT (partner_id) DO UPDATE SET
+                    credential_type = excluded.credential_type, label = excluded.label,
+                    expires_on = excluded.expires_on, keyring_key = excluded.keyring_key,
+                    updated_at = excluded.updated_at",
+                params![id, credential_type.as_str(), label, expires_on, key, w.now],
+            )?;
+            let mut detail = serde_json::json!({
+                "type": credential_type,
+                "label": label,
+                "expires_on": expires_on,
+            });
+            if let Some(prev) = &previous {
+                detail["replaces"] = serde_json::json!({
+                    "type": prev.credential_type,
+                    "label": prev.label,
+                });
+            }
+            if change == CredentialChange::Rotate {
+                detail["verified"] = serde_json::Value::Bool(true);
+            }
+            w.audit(change.action(), "credential", partner, Some(&detail))?;
+            Ok(previous.map(|p| p.keyring_key))
+        });
+        let previous_key = match written {
+            Ok(previous_key) => previous_key,
+            Err(e) => {
+                if let Err(cleanup) = secrets.delete(&key) {
+                    tracing::warn!(partner, key, error = %cleanup, "could not delete the keyring item of a credential that was not recorded");
+                }
+                return Err(e);
+            }
+        };
+        if let Some(old) = previous_key {
+            if let Err(e) = secrets.delete(&old) {
+                tracing::warn!(partner, key = old, error = %e, "the old credential's keyring item could not be deleted; delete it by hand");
+            }
+        }
+        tracing::info!(partner, %credential_type, action = change.action(), backend = secrets.describe(), "credential stored");
+        self.credential_meta(partner)?
+            .ok_or_else(|| Error::NotFound(format!("partner {partner:?} has no credential")))
+    }
+
+    /// The partner's credential with its secrets, read from the keyring.
+    pub fn credential(&self, partner: &str) -> Result<Credential> {
+        let id = partner_id(self.store.conn(), partner)?;
+        let Some(row) = credential_row(self.store.conn(), id)? else {
+            return Err(no_credential(partner));
+        };
+        self.credential_store()?.get(&row.keyring_key)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "the keyring has no item {} for partner {partner:?}'s credential (was it deleted outside Ecosystem?); set the credential again",
+                row.keyring_key
+            ))
+        })
+    }
+
+    /// What is recorded about the partner's credential (never the secret), if it has one.
+    pub fn credential_meta(&self, partner: &str) -> Result<Option<CredentialMeta>> {
+        let conn = self.store.conn();
+        let id = partner_id(conn, partner)?;
+        let mut stmt =
+            conn.prepare_cached(&format!("{SELECT_CREDENTIAL} WHERE m.partner_id = ?1"))?;
+        stmt.query_row([id], credential_meta_from_row)
+            .optional()?
+            .transpose()
+    }
+
+    /// Every recorded credential, by partner name.
+    pub fn credentials(&self) -> Result<Vec<CredentialMeta>> {
+        let conn = self.store.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "{SELECT_CREDENTIAL} ORDER BY p.name COLLATE NOCASE, p.name"
+        ))?;
+        let rows = stmt.query_map([], credential_meta_from_row)?;
+        rows.map(|r| r.map_err(Error::from).and_then(|r| r))
+            .collect()
+    }
+
+    /// Credentials that expire within `within_days` of today, or have expired, soonest first.
+    pub fn expiring_credentials(&self, within_days: u32) -> Result<Vec<CredentialMeta>> {
+        let horizon = self.clock.today() + chrono::Days::new(u64::from(within_days));
+        let conn = self.store.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "{SELECT_CREDENTIAL} WHERE m.expires_on <= ?1 ORDER BY m.expires_on, p.name"
+        ))?;
+        let rows = stmt.query_map([day(horizon)], credential_meta_from_row)?;
+        rows.map(|r| r.map_err(Error::from).and_then(|r| r))
+            .collect()
+    }
+
+    /// Removes the partner's credential: the keyring item first (so a failure there changes
+    /// nothing and can be retried), then the row, with audit `credential.remove`.
+    pub fn remove_credential(&mut self, partner: &str) -> Result<()> {
+        let id = partner_id(self.store.conn(), partner)?;
+        let Some(row) = credential_row(self.store.conn(), id)? else {
+            return Err(no_credential(partner));
+        };
+        let secrets = self.credential_store()?;
+        secrets.delete(&row.keyring_key)?;
+        let raced = self.write(|w| {
+            let id = w.partner_id(partner)?;
+            let current = w
+                .credential_row(id)?
+                .ok_or_else(|| no_credential(partner))?;
+            w.tx.execute("DELETE FROM credentials_meta WHERE partner_id = ?1", [id])?;
+            w.audit(
+                "credential.remove",
+                "credential",
+                partner,
+                Some(&serde_json::json!({
+                    "type": current.credential_type,
+                    "label": current.label,
+                })),
+            )?;
+            // Set again by someone else between our read and this transaction.
+            Ok((current.keyring_key != row.keyring_key).then_some(current.keyring_key))
+        })?;
+        if let Some(key) = raced {
+            secrets.delete(&key)?;
+        }
+        tracing::info!(partner, backend = secrets.describe(), "credential removed");
+        Ok(())
+    }
+
     // ----- settings and audit -----
 
     pub fn settings(&self) -> Result<Vec<(String, String)>> {
@@ -345,6 +617,10 @@ impl Writer<'_> {
 
     pub fn partner_id(&self, name: &str) -> Result<i64> {
         partner_id(self.tx, name)
+    }
+
+    fn credential_row(&self, partner_id: i64) -> Result<Option<CredentialRow>> {
+        credential_row(self.tx, partner_id)
     }
 
     pub fn insert_partner(&self, new: &NewPartner, lifecycle: Lifecycle) -> Result<()> {
@@ -660,6 +936,74 @@ fn parse_day(field: &str, s: &str) -> Result<NaiveDate> {
         .map_err(|e| Error::invalid(field, format!("stored date {s:?} is unreadable: {e}")))
 }
 
+/// Which audit action a stored credential is recorded as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CredentialChange {
+    Set,
+    Rotate,
+}
+
+impl CredentialChange {
+    fn action(self) -> &'static str {
+        match self {
+            CredentialChange::Set => "credential.set",
+            CredentialChange::Rotate => "credential.rotate",
+        }
+    }
+}
+
+const SELECT_CREDENTIAL: &str = "
+SELECT p.name, m.credential_type, m.label, m.expires_on, m.updated_at
+FROM credentials_meta m JOIN partners p ON p.id = m.partner_id";
+
+/// The parts of a credential row the registry itself needs.
+struct CredentialRow {
+    credential_type: String,
+    label: Option<String>,
+    keyring_key: String,
+}
+
+fn credential_row(conn: &Connection, partner_id: i64) -> Result<Option<CredentialRow>> {
+    Ok(conn
+        .query_row(
+            "SELECT credential_type, label, keyring_key FROM credentials_meta WHERE partner_id = ?1",
+            [partner_id],
+            |r| {
+                Ok(CredentialRow {
+                    credential_type: r.get(0)?,
+                    label: r.get(1)?,
+                    keyring_key: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+fn credential_meta_from_row(r: &Row<'_>) -> RowResult<CredentialMeta> {
+    let credential_type: String = r.get(1)?;
+    let meta = CredentialMeta {
+        partner: r.get(0)?,
+        credential_type: CredentialType::Bearer,
+        label: r.get(2)?,
+        expires_on: r.get(3)?,
+        updated_at: r.get(4)?,
+    };
+    Ok(
+        CredentialType::parse_field("credential_type", &credential_type).map(|credential_type| {
+            CredentialMeta {
+                credential_type,
+                ..meta
+            }
+        }),
+    )
+}
+
+fn no_credential(partner: &str) -> Error {
+    Error::NotFound(format!(
+        "partner {partner:?} has no credential; set one with `ecosystem credential set`"
+    ))
+}
+
 fn no_partner(name: &str) -> Error {
     Error::NotFound(format!("no partner named {name:?}"))
 }
@@ -844,5 +1188,501 @@ mod tests {
         );
         assert_eq!(fts_query("a\"b OR").as_deref(), Some("\"a\"\"b\"* \"OR\"*"));
         assert_eq!(fts_query("= %"), None);
+    }
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::credential_store::memory::MemoryCredentialStore;
+    use crate::secret::Secret;
+
+    const PLANTED: &str = "planted-7c1e-secret";
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        path: std::path::PathBuf,
+        secrets: Arc<MemoryCredentialStore>,
+        reg: Registry,
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+    }
+
+    fn registry_on(
+        path: &std::path::Path,
+        date: NaiveDate,
+        secrets: &Arc<MemoryCredentialStore>,
+    ) -> Registry {
+        Registry::new(
+            Store::open(path).unwrap(),
+            "tester",
+            Arc::new(FixedClock::on(date)),
+        )
+        .with_credential_store(secrets.clone())
+    }
+
+    /// A registry on a real file with a memory keyring and partners "snow" (snowflake),
+    /// "dd" (datadog) and "hub" (http).
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ecosystem.db");
+        let secrets = Arc::new(MemoryCredentialStore::default());
+        let mut reg = registry_on(&path, today(), &secrets);
+        for (name, kind) in [
+            ("snow", PartnerKind::Snowflake),
+            ("dd", PartnerKind::Datadog),
+            ("hub", PartnerKind::Http),
+        ] {
+            reg.add_partner(&NewPartner::new(name, kind, "https://partner.example.com"))
+                .unwrap();
+        }
+        Fixture {
+            _dir: dir,
+            path,
+            secrets,
+            reg,
+        }
+    }
+
+    fn bearer(token: &str) -> Credential {
+        Credential::Bearer {
+            token: Secret::new(token),
+        }
+    }
+
+    fn credential_audit(reg: &Registry) -> Vec<AuditEntry> {
+        reg.audit_log(None, 100)
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.entity == "credential")
+            .collect()
+    }
+
+    fn database_bytes(path: &std::path::Path) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            bytes.extend(std::fs::read(std::path::PathBuf::from(p)).unwrap_or_default());
+        }
+        bytes
+    }
+
+    fn contains(haystack: &[u8], needle: &str) -> bool {
+        haystack
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    }
+
+    #[test]
+    fn a_set_credential_keeps_its_secret_in_the_store_and_only_its_description_in_the_database() {
+        let mut f = fixture();
+        let meta = f
+            .reg
+            .set_credential(
+                "dd",
+                &Credential::DatadogKeys {
+                    api_key: Secret::new(PLANTED),
+                    app_key: Some(Secret::new(format!("{PLANTED}-app"))),
+                },
+                Some("2027-03-01"),
+            )
+            .unwrap();
+        assert_eq!(meta.credential_type, CredentialType::DatadogKeys);
+        assert_eq!(meta.label.as_deref(), Some("api key + application key"));
+        assert_eq!(meta.expires_on.as_deref(), Some("2027-03-01"));
+        assert_eq!(
+            f.reg.credential("dd").unwrap(),
+            Credential::DatadogKeys {
+                api_key: Secret::new(PLANTED),
+                app_key: Some(Secret::new(format!("{PLANTED}-app"))),
+            },
+            "the secret reads back from the store"
+        );
+        assert!(
+            f.secrets.all_text().contains(PLANTED),
+            "the store holds the secret"
+        );
+        let audit = credential_audit(&f.reg);
+        assert_eq!(audit.len(), 1, "one audit row: {audit:?}");
+        assert_eq!(audit[0].action, "credential.set");
+        let detail = audit[0].detail.clone().unwrap_or_default();
+        assert!(
+            detail.contains("datadog_keys") && detail.contains("api key + application key"),
+            "{detail}"
+        );
+        assert!(
+            !detail.contains(PLANTED),
+            "the audit detail holds the secret: {detail}"
+        );
+        assert!(
+            !contains(&database_bytes(&f.path), PLANTED),
+            "the secret is somewhere in the database files"
+        );
+    }
+
+    #[test]
+    fn renaming_a_partner_keeps_its_credential_reachable() {
+        let mut f = fixture();
+        f.reg
+            .set_credential("snow", &bearer("tok-1"), None)
+            .unwrap();
+        f.reg
+            .update_partner(
+                "snow",
+                &PartnerUpdate {
+                    name: Some("snowflake-prod".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            f.reg.credential("snowflake-prod").unwrap(),
+            bearer("tok-1"),
+            "the keyring item is keyed by the partner's id, not its name"
+        );
+        assert_eq!(
+            f.reg
+                .credential_meta("snowflake-prod")
+                .unwrap()
+                .unwrap()
+                .partner,
+            "snowflake-prod"
+        );
+    }
+
+    #[test]
+    fn setting_a_credential_again_replaces_the_item_and_deletes_the_old_one() {
+        let mut f = fixture();
+        f.reg.set_credential("hub", &bearer("tok-1"), None).unwrap();
+        let first = f.secrets.keys();
+        f.reg
+            .set_credential(
+                "hub",
+                &Credential::Basic {
+                    username: "alice".into(),
+                    password: Secret::new("pw-2"),
+                },
+                None,
+            )
+            .unwrap();
+        let second = f.secrets.keys();
+        assert_eq!(second.len(), 1, "exactly one item is left: {second:?}");
+        assert_ne!(first, second, "the new secret went to a new item");
+        let audit = credential_audit(&f.reg);
+        assert_eq!(audit[0].action, "credential.set");
+        let detail = audit[0].detail.clone().unwrap_or_default();
+        assert!(
+            detail.contains("\"replaces\":{\"label\":null,\"type\":\"bearer\"}"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn a_rotation_that_fails_verification_leaves_the_old_credential_in_place() {
+        let mut f = fixture();
+        f.reg
+            .set_credential("snow", &bearer("old-token"), Some("2027-01-01"))
+            .unwrap();
+        let keys = f.secrets.keys();
+        let audit_before = credential_audit(&f.reg).len();
+        let err = f
+            .reg
+            .rotate_credential("snow", &bearer("new-token"), None, |c| {
+                assert_eq!(c, &bearer("new-token"), "verify sees the new credential");
+                Err("401 JWT token is invalid".into())
+            })
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            err.is_bad_input(),
+            "a rejected credential is the caller's to fix"
+        );
+        assert!(
+            text.contains("failed verification")
+                && text.contains("401 JWT token is invalid")
+                && text.contains("stays in place"),
+            "{text}"
+        );
+        assert_eq!(
+            f.reg.credential("snow").unwrap(),
+            bearer("old-token"),
+            "the old secret stays"
+        );
+        assert_eq!(f.secrets.keys(), keys, "no new item was written");
+        assert_eq!(
+            f.reg
+                .credential_meta("snow")
+                .unwrap()
+                .unwrap()
+                .expires_on
+                .as_deref(),
+            Some("2027-01-01"),
+            "the old description stays"
+        );
+        assert_eq!(
+            credential_audit(&f.reg).len(),
+            audit_before,
+            "nothing is audited"
+        );
+    }
+
+    #[test]
+    fn a_verified_rotation_replaces_the_credential_and_is_audited_as_a_rotation() {
+        let mut f = fixture();
+        f.reg
+            .set_credential("snow", &bearer("old-token"), None)
+            .unwrap();
+        let old_keys = f.secrets.keys();
+        let mut verified = false;
+        f.reg
+            .rotate_credential("snow", &bearer("new-token"), Some("2027-06-30"), |_| {
+                verified = true;
+                Ok(())
+            })
+            .unwrap();
+        assert!(verified, "verify ran");
+        assert_eq!(f.reg.credential("snow").unwrap(), bearer("new-token"));
+        let keys = f.secrets.keys();
+        assert_eq!(keys.len(), 1, "the old item is deleted: {keys:?}");
+        assert_ne!(keys, old_keys);
+        let audit = credential_audit(&f.reg);
+        assert_eq!(audit[0].action, "credential.rotate");
+        assert!(audit[0]
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("\"verified\":true"));
+    }
+
+    #[test]
+    fn rotating_needs_an_existing_credential() {
+        let mut f = fixture();
+        let err = f
+            .reg
+            .rotate_credential("snow", &bearer("t"), None, |_| Ok(()))
+            .unwrap_err();
+        assert!(err.to_string().contains("no credential to rotate"), "{err}");
+    }
+
+    #[test]
+    fn a_credential_that_does_not_fit_the_partner_or_has_a_bad_expiry_stores_nothing() {
+        let mut f = fixture();
+        let cases: [(&str, Credential, Option<&str>, &str); 4] = [
+            (
+                "dd",
+                Credential::Basic {
+                    username: "u".into(),
+                    password: Secret::new(PLANTED),
+                },
+                None,
+                "credential_type: basic does not fit a datadog partner",
+            ),
+            (
+                "snow",
+                bearer(PLANTED),
+                Some("2026-11-25"),
+                "expires_on: 2026-11-25 is in the past",
+            ),
+            (
+                "snow",
+                bearer(PLANTED),
+                Some("2026-13-01"),
+                "expires_on: \"2026-13-01\" is not a valid date",
+            ),
+            (
+                "nobody",
+                bearer(PLANTED),
+                None,
+                "no partner named \"nobody\"",
+            ),
+        ];
+        for (partner, credential, expires, expected) in cases {
+            let err = f
+                .reg
+                .set_credential(partner, &credential, expires)
+                .unwrap_err();
+            assert!(
+                err.to_string().starts_with(expected),
+                "expected {expected:?}, got {err}"
+            );
+            assert!(err.is_bad_input(), "{err} is bad input");
+        }
+        assert!(f.secrets.keys().is_empty(), "nothing reached the store");
+        assert!(
+            f.reg.credentials().unwrap().is_empty(),
+            "nothing was recorded"
+        );
+        assert!(credential_audit(&f.reg).is_empty(), "nothing was audited");
+    }
+
+    #[test]
+    fn a_keyring_that_refuses_the_write_leaves_no_row_and_no_audit() {
+        let mut f = fixture();
+        f.secrets.fail_writes.store(true, Ordering::SeqCst);
+        let err = f
+            .reg
+            .set_credential("snow", &bearer("t"), None)
+            .unwrap_err();
+        assert!(
+            !err.is_bad_input(),
+            "a keyring failure is a runtime failure: {err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("OS keyring: cannot write keyring item"),
+            "{err}"
+        );
+        assert!(
+            f.reg.credentials().unwrap().is_empty(),
+            "nothing was recorded"
+        );
+        assert!(credential_audit(&f.reg).is_empty(), "nothing was audited");
+    }
+
+    #[test]
+    fn a_database_failure_after_the_keyring_write_deletes_the_new_item_again() {
+        let mut f = fixture();
+        f.reg.set_credential("snow", &bearer("old"), None).unwrap();
+        let keys = f.secrets.keys();
+        f.reg
+            .store()
+            .conn()
+            .execute_batch(
+                "CREATE TEMP TRIGGER refuse BEFORE UPDATE ON credentials_meta
+                 BEGIN SELECT RAISE(ABORT, 'disk says no'); END;",
+            )
+            .unwrap();
+        let err = f
+            .reg
+            .set_credential("snow", &bearer("new"), None)
+            .unwrap_err();
+        assert!(err.to_string().contains("disk says no"), "{err}");
+        assert_eq!(
+            f.secrets.keys(),
+            keys,
+            "the new item was cleaned up, the old one kept"
+        );
+        assert_eq!(f.reg.credential("snow").unwrap(), bearer("old"));
+    }
+
+    #[test]
+    fn removing_a_credential_deletes_the_item_and_the_row_with_an_audit_row() {
+        let mut f = fixture();
+        f.reg.set_credential("hub", &bearer("t"), None).unwrap();
+        f.reg.remove_credential("hub").unwrap();
+        assert!(f.secrets.keys().is_empty(), "the keyring item is gone");
+        assert_eq!(
+            f.reg.credential_meta("hub").unwrap(),
+            None,
+            "the row is gone"
+        );
+        assert_eq!(credential_audit(&f.reg)[0].action, "credential.remove");
+        let err = f.reg.remove_credential("hub").unwrap_err();
+        assert!(err.to_string().contains("has no credential"), "{err}");
+    }
+
+    #[test]
+    fn a_keyring_that_refuses_the_delete_keeps_the_credential_recorded() {
+        let mut f = fixture();
+        f.reg.set_credential("hub", &bearer("t"), None).unwrap();
+        f.secrets.fail_deletes.store(true, Ordering::SeqCst);
+        f.reg.remove_credential("hub").unwrap_err();
+        assert!(
+            f.reg.credential_meta("hub").unwrap().is_some(),
+            "the row stays, so a retry can work"
+        );
+        assert_eq!(f.reg.credential("hub").unwrap(), bearer("t"));
+    }
+
+    #[test]
+    fn removing_a_partner_deletes_its_keyring_item_and_its_row() {
+        let mut f = fixture();
+        f.reg.set_credential("snow", &bearer("t"), None).unwrap();
+        f.reg.remove_partner("snow").unwrap();
+        assert!(f.secrets.keys().is_empty(), "the keyring item is gone");
+        let count: i64 = f
+            .reg
+            .store()
+            .conn()
+            .query_row("SELECT count(*) FROM credentials_meta", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 0, "the row went with the partner");
+        let actions: Vec<String> = f
+            .reg
+            .audit_log(Some("snow"), 2)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.action)
+            .collect();
+        assert_eq!(actions, ["partner.remove", "credential.remove"]);
+    }
+
+    #[test]
+    fn a_keyring_failure_does_not_stop_a_partner_removal() {
+        let mut f = fixture();
+        f.reg.set_credential("snow", &bearer("t"), None).unwrap();
+        f.secrets.fail_deletes.store(true, Ordering::SeqCst);
+        f.reg.remove_partner("snow").unwrap();
+        assert!(f.reg.partner("snow").is_err(), "the partner is removed");
+    }
+
+    #[test]
+    fn a_partner_removal_that_is_refused_leaves_its_keyring_item_alone() {
+        let mut f = fixture();
+        f.reg.set_credential("hub", &bearer("t"), None).unwrap();
+        let mut child = NewPartner::new("child", PartnerKind::Http, "https://c.example.com");
+        child.depends_on = Some("hub".into());
+        f.reg.add_partner(&child).unwrap();
+        f.reg.remove_partner("hub").unwrap_err();
+        assert_eq!(
+            f.reg.credential("hub").unwrap(),
+            bearer("t"),
+            "the secret is still there"
+        );
+    }
+
+    #[test]
+    fn expiring_credentials_are_listed_soonest_first_including_expired_ones() {
+        let mut f = fixture();
+        f.reg
+            .set_credential("snow", &bearer("a"), Some("2026-12-06"))
+            .unwrap();
+        f.reg
+            .set_credential("hub", &bearer("b"), Some("2027-01-05"))
+            .unwrap();
+        f.reg
+            .set_credential(
+                "dd",
+                &Credential::ApiKey {
+                    header: "DD-API-KEY".into(),
+                    key: Secret::new("k"),
+                },
+                None,
+            )
+            .unwrap();
+        let names =
+            |list: Vec<CredentialMeta>| list.into_iter().map(|m| m.partner).collect::<Vec<_>>();
+        assert_eq!(names(f.reg.expiring_credentials(30).unwrap()), ["snow"]);
+        assert_eq!(
+            names(f.reg.expiring_credentials(40).unwrap()),
+            ["snow", "hub"]
+        );
+        assert_eq!(names(f.reg.credentials().unwrap()), ["dd", "hub", "snow"]);
+        let later = registry_on(
+            &f.path,
+            NaiveDate::from_ymd_opt(2026, 12, 20).unwrap(),
+            &f.secrets,
+        );
+        assert_eq!(
+            names(later.expiring_credentials(0).unwrap()),
+            ["snow"],
+            "an expired credential is still listed"
+        );
     }
 }

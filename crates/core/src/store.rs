@@ -113,6 +113,22 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 ) STRICT;
 "#,
+    // 2: what is known about each partner's credential. Never the secret: that is in the OS
+    // keyring, as the item named by keyring_key (see credential_store.rs).
+    r#"
+CREATE TABLE credentials_meta (
+    partner_id      INTEGER PRIMARY KEY REFERENCES partners(id) ON DELETE CASCADE,
+    credential_type TEXT NOT NULL CHECK (credential_type IN ('api_key','bearer','basic',
+                        'oauth_client_credentials','snowflake_key_pair','datadog_keys','client_certificate')),
+    label           TEXT,
+    expires_on      TEXT CHECK (expires_on IS NULL OR
+                        (expires_on GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND date(expires_on) = expires_on)),
+    keyring_key     TEXT NOT NULL UNIQUE,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+) STRICT;
+CREATE INDEX credentials_meta_by_expiry ON credentials_meta(expires_on);
+"#,
 ];
 
 /// The schema version this build writes.
