@@ -26,6 +26,7 @@ test: deps ui build lint unit ui-test e2e
 
 deps:
 	scripts/install-deps.sh
+	scripts/install-mlflow.sh >/dev/null
 
 ui:
 	npm run build
@@ -39,8 +40,10 @@ lint: build
 	npm run check
 	npm run lint
 
+# The Rust tests run with a real Secret Service of their own (credentials live in the OS
+# keyring) and start real servers (MLflow, partner-sim) on loopback.
 unit: build
-	cargo test --workspace --locked
+	scripts/with-keyring.sh cargo test --workspace --locked
 
 ui-test:
 	npm run test:ui

@@ -15,6 +15,7 @@ export default defineConfig(
       "src-tauri/",
       "crates/",
       "ui/src/lib/bindings.ts",
+      ".venv-mlflow/",
     ],
   },
   js.configs.recommended,

@@ -1,7 +1,27 @@
 //! ecosystem-connectors: how Ecosystem reaches each partner platform. One module per
-//! platform lives here behind the core's integration interface, with its authentication and
-//! resilience. For now it knows each platform's health probe, the cheapest authenticated call
-//! that proves the platform is up (from the platforms' official API specs).
+//! platform lives here behind the core's [`Integration`](ecosystem_core::integration::Integration)
+//! trait, on a shared foundation:
+//!
+//! - [`http`]: the pooled client, per-partner calls ([`http::PartnerHttp`]), the capped body
+//!   reader and error classification;
+//! - [`resilience`]: retries with backoff, rate limit, circuit breaker, bulkhead;
+//! - [`auth`]: the authentication strategies built from a stored credential;
+//! - [`mlops`]: the `MlopsPlatform` family template (experiments, runs, model registry,
+//!   artifacts) and its data types;
+//! - [`mlflow`]: the MLflow tracking-server connector;
+//! - [`data`] and [`monitoring`]: the `DataPlatform` and `MonitoringPlatform` family templates;
+//! - [`databricks`], [`snowflake`], [`kubeflow`], [`datadog`]: the platform connectors, and
+//!   [`custom_http`] for partners checked by a declarative check file;
+//! - [`factory`]: [`connector_for`], the connector of a registered partner.
+//!
+//! It also knows each platform's health probe, the cheapest authenticated call that proves the
+//! platform is up (from the platforms' official API specs).
+
+pub mod auth;
+pub mod http;
+pub mod mlflow;
+pub mod mlops;
+pub mod resilience;
 
 use ecosystem_core::PartnerKind;
 
