@@ -18,10 +18,21 @@
 //! platform is up (from the platforms' official API specs).
 
 pub mod auth;
+pub mod check;
+pub mod custom_http;
+pub mod data;
+pub mod databricks;
+pub mod datadog;
+pub mod factory;
 pub mod http;
+pub mod kubeflow;
 pub mod mlflow;
 pub mod mlops;
+pub mod monitoring;
 pub mod resilience;
+pub mod snowflake;
+
+pub use factory::{connector_for, ConnectorOptions};
 
 use ecosystem_core::PartnerKind;
 

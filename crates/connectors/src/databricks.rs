@@ -1,0 +1,1222 @@
+//! The Databricks workspace connector, an [`Integration`] and a [`DataPlatform`].
+//!
+//! Endpoints (REST API, <https://docs.databricks.com/api/workspace/introduction>):
+//! - `GET /api/2.0/preview/scim/v2/Me`: the connection check (who the credential is);
+//! - `GET /api/2.1/clusters/list` (`page_size` ≤ 100, `page_token` / `next_page_token`);
+//! - `GET /api/2.2/jobs/list` (`limit` ≤ 100, `page_token`, `has_more`);
+//! - `GET /api/2.2/jobs/runs/list` (`start_time_from` / `start_time_to` in ms, `limit` ≤ 25,
+//!   `page_token`, `has_more`), `GET /api/2.2/jobs/runs/get`, `POST /api/2.2/jobs/run-now`;
+//! - `GET /api/2.0/sql/warehouses`;
+//! - `POST /api/2.0/dbfs/put` (base64 `contents`, at most 1 MB), `GET /api/2.0/dbfs/get-status`,
+//!   `GET /api/2.0/dbfs/read` (1 MB per call, `offset` / `length`);
+//! - `POST /api/2.0/sql/statements` (`JSON_ARRAY`, `INLINE`, `wait_timeout` 0 s or 5–50 s),
+//!   `GET /api/2.0/sql/statements/{id}`, `GET …/{id}/result/chunks/{n}`,
+//!   `POST …/{id}/cancel`. Usage comes from the `system.billing.usage` system table through
+//!   them (DBUs per SKU and day).
+//!
+//! Auth: a personal access token (`Authorization: Bearer dapi…`) or OAuth M2M for a service
+//! principal: a token from `POST {host}/oidc/v1/token` (client id and secret as HTTP Basic,
+//! `grant_type=client_credentials&scope=all-apis`), cached and refreshed by
+//! [`crate::auth`]. [`oauth_credential`] builds that credential for a workspace host.
+//!
+//! Errors are `{"error_code", "message"}`; `error_code` is a string (`RESOURCE_DOES_NOT_EXIST`)
+//! or, for a refused token, the number 403. The HTTP status decides the class, and
+//! [`classify_error_code`] corrects it where Databricks' code says more (a 400
+//! `RESOURCE_DOES_NOT_EXIST` is `not_found`, `REQUEST_LIMIT_EXCEEDED` is `rate_limited`).
+//!
+//! Rate limits are per endpoint (no `X-RateLimit-*` headers); 429 and 503 carry `Retry-After`,
+//! which the shared retry policy honours.
+//!
+//! Events are polled: job runs that started after the cursor, and the runs the cursor still
+//! knows as active, are compared with the state the cursor recorded; each change is a
+//! `databricks.run.state_changed` event.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use chrono::{DateTime, NaiveDate, Utc};
+use ecosystem_core::integration::{
+    ConnectionCheck, DataPayload, DataRequest, ErrorClass, EventBatch, EventCursor, Integration,
+    IntegrationError, IntegrationResult, PlatformEvent, UsageFigure,
+};
+use ecosystem_core::{Credential, PartnerKind, Secret};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+use crate::data::{DataPlatform, QueryResult, ResultColumn, SqlStatement, StatementProgress};
+use crate::factory::{
+    assemble_check, check_credential_fits, decode_cursor, elapsed_ms, encode_cursor, probe,
+};
+use crate::http::{Call, PartnerHttp, PartnerHttpConfig};
+use crate::mlops::{from_epoch_ms, Page};
+use crate::resilience::ResiliencePolicy;
+
+/// DBFS `put` and `read` move at most this much per call.
+pub const DBFS_BLOCK: usize = 1024 * 1024;
+/// Runs per `runs/list` page (the API's maximum).
+const RUNS_PAGE: u32 = 25;
+/// Pages read by one listing at most (a guard against a listing that never ends).
+const MAX_PAGES: usize = 400;
+/// The most events one poll returns.
+pub const MAX_EVENTS_PER_POLL: usize = 500;
+/// Active runs a cursor follows at most (the oldest are dropped first).
+const MAX_TRACKED_RUNS: usize = 1_000;
+
+/// How to reach one Databricks workspace.
+#[derive(Debug, Clone)]
+pub struct DatabricksConfig {
+    pub partner: String,
+    /// The workspace URL (`https://dbc-1234.cloud.databricks.com`).
+    pub endpoint: String,
+    /// A PAT (`Bearer`) or a service principal's OAuth client credentials.
+    pub credential: Credential,
+    pub policy: ResiliencePolicy,
+    /// A connection check slower than this reports `degraded`.
+    pub slow_after: Duration,
+    /// The SQL warehouse for statements and usage; the first running one when `None`.
+    pub warehouse_id: Option<String>,
+}
+
+/// The OAuth M2M credential of a service principal for a workspace host: the token comes from
+/// `{host}/oidc/v1/token` with scope `all-apis`.
+pub fn oauth_credential(
+    host: &str,
+    client_id: impl Into<String>,
+    client_secret: Secret,
+) -> Credential {
+    Credential::OauthClientCredentials {
+        token_url: format!("{}/oidc/v1/token", host.trim_end_matches('/')),
+        client_id: client_id.into(),
+        client_secret,
+        scope: Some("all-apis".into()),
+    }
+}
+
+/// A cluster, as `clusters/list` describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub cluster_id: String,
+    #[serde(default)]
+    pub cluster_name: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub spark_version: Option<String>,
+    #[serde(default)]
+    pub node_type_id: Option<String>,
+    #[serde(default)]
+    pub num_workers: Option<u32>,
+    #[serde(default)]
+    pub creator_user_name: Option<String>,
+    #[serde(default)]
+    pub cluster_source: Option<String>,
+}
+
+/// A job, as `jobs/list` describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub job_id: i64,
+    pub name: Option<String>,
+    pub creator_user_name: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// A job run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRun {
+    pub run_id: i64,
+    pub job_id: Option<i64>,
+    pub run_name: Option<String>,
+    /// `PENDING`, `RUNNING`, `TERMINATING`, `TERMINATED`, `SKIPPED`, `INTERNAL_ERROR`...
+    pub life_cycle_state: String,
+    /// `SUCCESS`, `FAILED`, `CANCELED`... once the run is over.
+    pub result_state: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub run_page_url: Option<String>,
+}
+
+impl JobRun {
+    /// `LIFE_CYCLE[/RESULT]`, the state events compare.
+    pub fn state(&self) -> String {
+        match &self.result_state {
+            Some(result) => format!("{}/{result}", self.life_cycle_state),
+            None => self.life_cycle_state.clone(),
+        }
+    }
+
+    /// The run will not change state any more.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self.life_cycle_state.as_str(),
+            "TERMINATED" | "SKIPPED" | "INTERNAL_ERROR"
+        )
+    }
+}
+
+/// A SQL warehouse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Warehouse {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub cluster_size: Option<String>,
+    #[serde(default)]
+    pub warehouse_type: Option<String>,
+}
+
+/// Which runs to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunsQuery {
+    pub job_id: Option<i64>,
+    /// Runs that started at or after this.
+    pub started_from: Option<DateTime<Utc>>,
+    /// Runs that started at or before this.
+    pub started_to: Option<DateTime<Utc>>,
+    pub active_only: bool,
+    /// 1..=25; 25 when `None`.
+    pub limit: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+/// The Databricks connector.
+#[derive(Debug)]
+pub struct DatabricksConnector {
+    http: PartnerHttp,
+    slow_after: Duration,
+    warehouse_id: Option<String>,
+}
+
+impl DatabricksConnector {
+    pub fn new(config: DatabricksConfig) -> IntegrationResult<Self> {
+        check_credential_fits(
+            &config.partner,
+            PartnerKind::Databricks,
+            Some(&config.credential),
+        )?;
+        let credential = match config.credential {
+            Credential::OauthClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+            } => Credential::OauthClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scope: scope.or_else(|| Some("all-apis".into())),
+            },
+            other => other,
+        };
+        let http = PartnerHttp::new(PartnerHttpConfig {
+            partner: config.partner,
+            endpoint: config.endpoint,
+            credential: Some(credential),
+            policy: config.policy,
+        })?;
+        Ok(DatabricksConnector {
+            http,
+            slow_after: config.slow_after,
+            warehouse_id: config.warehouse_id,
+        })
+    }
+
+    /// A connector over HTTP access built by the caller (custom resilience state in tests).
+    pub fn from_http(
+        http: PartnerHttp,
+        slow_after: Duration,
+        warehouse_id: Option<String>,
+    ) -> Self {
+        DatabricksConnector {
+            http,
+            slow_after,
+            warehouse_id,
+        }
+    }
+
+    pub fn http(&self) -> &PartnerHttp {
+        &self.http
+    }
+
+    fn context(&self, operation: &str) -> String {
+        self.http.context(operation)
+    }
+
+    /// A call whose error is classified with Databricks' `error_code` too.
+    async fn call<T: for<'de> Deserialize<'de>>(&self, call: Call) -> IntegrationResult<T> {
+        self.http.json(&call).await.map_err(refine)
+    }
+
+    /// Who the credential is (SCIM `Me`): the user name.
+    pub async fn current_user(&self) -> IntegrationResult<String> {
+        let me: ScimMe = self
+            .call(Call::get("current user", "/api/2.0/preview/scim/v2/Me"))
+            .await?;
+        Ok(me.user_name)
+    }
+
+    /// One page of clusters (`page_size` 1..=100).
+    pub async fn list_clusters(
+        &self,
+        page_size: u32,
+        page_token: Option<&str>,
+    ) -> IntegrationResult<Page<Cluster>> {
+        let mut call = Call::get("list clusters", "/api/2.1/clusters/list")
+            .query("page_size", page_size.clamp(1, 100).to_string());
+        if let Some(token) = page_token {
+            call = call.query("page_token", token);
+        }
+        let page: ClustersPage = self.call(call).await?;
+        Ok(Page {
+            items: page.clusters,
+            next_page_token: page.next_page_token.filter(|t| !t.is_empty()),
+        })
+    }
+
+    /// One page of jobs (`limit` 1..=100).
+    pub async fn list_jobs(
+        &self,
+        limit: u32,
+        page_token: Option<&str>,
+    ) -> IntegrationResult<Page<Job>> {
+        let mut call = Call::get("list jobs", "/api/2.2/jobs/list")
+            .query("limit", limit.clamp(1, 100).to_string());
+        if let Some(token) = page_token {
+            call = call.query("page_token", token);
+        }
+        let page: JobsPage = self.call(call).await?;
+        Ok(Page {
+            items: page.jobs.into_iter().map(Job::from).collect(),
+            next_page_token: next_token(page.has_more, page.next_page_token),
+        })
+    }
+
+    /// One page of job runs, newest first.
+    pub async fn list_runs(&self, query: &RunsQuery) -> IntegrationResult<Page<JobRun>> {
+        let mut call = Call::get("list job runs", "/api/2.2/jobs/runs/list").query(
+            "limit",
+            query
+                .limit
+                .unwrap_or(RUNS_PAGE)
+                .clamp(1, RUNS_PAGE)
+                .to_string(),
+        );
+        if let Some(job_id) = query.job_id {
+            call = call.query("job_id", job_id.to_string());
+        }
+        if let Some(from) = query.started_from {
+            call = call.query("start_time_from", from.timestamp_millis().to_string());
+        }
+        if let Some(to) = query.started_to {
+            call = call.query("start_time_to", to.timestamp_millis().to_string());
+        }
+        if query.active_only {
+            call = call.query("active_only", "true");
+        }
+        if let Some(token) = &query.page_token {
+            call = call.query("page_token", token.as_str());
+        }
+        let page: RunsPage = self.call(call).await?;
+        Ok(Page {
+            items: page.runs.into_iter().map(JobRun::from).collect(),
+            next_page_token: next_token(page.has_more, page.next_page_token),
+        })
+    }
+
+    /// Every run that `query` selects, across pages, up to `limit`.
+    pub async fn all_runs(
+        &self,
+        query: &RunsQuery,
+        limit: usize,
+    ) -> IntegrationResult<Vec<JobRun>> {
+        let mut query = query.clone();
+        let mut runs = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let page = self.list_runs(&query).await?;
+            runs.extend(page.items);
+            match page.next_page_token {
+                Some(token) if runs.len() < limit => query.page_token = Some(token),
+                _ => break,
+            }
+        }
+        runs.truncate(limit);
+        Ok(runs)
+    }
+
+    pub async fn get_run(&self, run_id: i64) -> IntegrationResult<JobRun> {
+        let call =
+            Call::get("get job run", "/api/2.2/jobs/runs/get").query("run_id", run_id.to_string());
+        let run: WireRun = self.call(call).await?;
+        Ok(run.into())
+    }
+
+    /// Starts a run of a job now, with optional job parameters; returns the run id.
+    pub async fn run_now(
+        &self,
+        job_id: i64,
+        job_parameters: &BTreeMap<String, String>,
+    ) -> IntegrationResult<i64> {
+        let mut body = json!({ "job_id": job_id });
+        if !job_parameters.is_empty() {
+            body["job_parameters"] = json!(job_parameters);
+        }
+        let started: RunNow = self
+            .call(Call::post_json(
+                "run job now",
+                "/api/2.2/jobs/run-now",
+                body,
+            ))
+            .await?;
+        Ok(started.run_id)
+    }
+
+    pub async fn list_warehouses(&self) -> IntegrationResult<Vec<Warehouse>> {
+        let list: WarehousesList = self
+            .call(Call::get("list SQL warehouses", "/api/2.0/sql/warehouses"))
+            .await?;
+        Ok(list.warehouses)
+    }
+
+    /// The warehouse for statements: the configured one, else the first running one, else the
+    /// first one.
+    async fn warehouse(&self, asked: Option<&str>) -> IntegrationResult<String> {
+        if let Some(id) = asked.or(self.warehouse_id.as_deref()) {
+            return Ok(id.to_string());
+        }
+        let warehouses = self.list_warehouses().await?;
+        warehouses
+            .iter()
+            .find(|w| w.state.as_deref() == Some("RUNNING"))
+            .or_else(|| warehouses.first())
+            .map(|w| w.id.clone())
+            .ok_or_else(|| {
+                IntegrationError::new(
+                    ErrorClass::NotFound,
+                    format!(
+                        "{}: the workspace has no SQL warehouse to run statements on",
+                        self.context("SQL statement")
+                    ),
+                )
+            })
+    }
+
+    /// The answer of a statement call as progress, reading further chunks when done.
+    async fn progress(&self, answer: WireStatement) -> IntegrationResult<StatementProgress> {
+        let context = self.context("SQL statement");
+        match answer.status.state.as_str() {
+            "PENDING" | "RUNNING" => Ok(StatementProgress::Running {
+                statement_id: answer.statement_id,
+            }),
+            "SUCCEEDED" => {
+                let columns = answer
+                    .manifest
+                    .map(|m| {
+                        m.schema
+                            .columns
+                            .into_iter()
+                            .map(|c| ResultColumn {
+                                name: c.name,
+                                type_name: c.type_name.or(c.type_text).unwrap_or_default(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut rows = Vec::new();
+                let mut next = None;
+                if let Some(result) = answer.result {
+                    rows.extend(result.data_array);
+                    next = result.next_chunk_index;
+                }
+                let mut pages = 0;
+                while let Some(chunk) = next {
+                    pages += 1;
+                    if pages > MAX_PAGES {
+                        break;
+                    }
+                    let call = Call::get(
+                        "read SQL result chunk",
+                        format!(
+                            "/api/2.0/sql/statements/{}/result/chunks/{chunk}",
+                            answer.statement_id
+                        ),
+                    );
+                    let result: WireResult = self.call(call).await?;
+                    rows.extend(result.data_array);
+                    next = result.next_chunk_index;
+                }
+                Ok(StatementProgress::Done(QueryResult {
+                    statement_id: answer.statement_id,
+                    columns,
+                    rows,
+                }))
+            }
+            state => {
+                let detail = answer
+                    .status
+                    .error
+                    .map(|e| match e.error_code {
+                        Some(code) => format!("{code}: {}", e.message.unwrap_or_default()),
+                        None => e.message.unwrap_or_default(),
+                    })
+                    .unwrap_or_default();
+                Err(IntegrationError::new(
+                    ErrorClass::InvalidRequest,
+                    format!(
+                        "{context}: statement {} {}: {detail}",
+                        answer.statement_id,
+                        state.to_ascii_lowercase()
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// DBUs per SKU and day from `system.billing.usage`, for the days the window touches.
+    async fn dbus(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> IntegrationResult<Vec<UsageFigure>> {
+        let (first_day, last_day) = days_of(from, to);
+        let sql = format!(
+            "SELECT usage_date, sku_name, SUM(usage_quantity) AS dbus FROM system.billing.usage \
+             WHERE usage_date >= '{first_day}' AND usage_date <= '{last_day}' \
+             AND usage_unit = 'DBU' GROUP BY ALL ORDER BY 1, 2"
+        );
+        let result = self
+            .execute_statement(&SqlStatement {
+                timeout: Some(Duration::from_secs(120)),
+                ..SqlStatement::new(sql)
+            })
+            .await?;
+        let (Some(date), Some(sku), Some(dbus)) = (
+            result.column("usage_date"),
+            result.column("sku_name"),
+            result
+                .column("dbus")
+                .or_else(|| (result.columns.len() >= 3).then_some(2)),
+        ) else {
+            return Err(IntegrationError::new(
+                ErrorClass::UnexpectedResponse,
+                format!(
+                    "{}: the usage result lacks usage_date or sku_name",
+                    self.context("collect usage")
+                ),
+            ));
+        };
+        let mut figures = Vec::new();
+        for row in 0..result.rows.len() {
+            let Some(day) = result
+                .text(row, date)
+                .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
+            else {
+                continue;
+            };
+            if day < first_day || day > last_day {
+                continue;
+            }
+            let (Some(start), Some(end)) = (
+                day.and_hms_opt(0, 0, 0).map(|d| d.and_utc()),
+                day.succ_opt()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|d| d.and_utc()),
+            ) else {
+                continue;
+            };
+            figures.push(UsageFigure {
+                metric: "dbus".into(),
+                unit: "DBU".into(),
+                value: result.number(row, dbus).unwrap_or(0.0),
+                period_start: start,
+                period_end: end,
+                dimensions: BTreeMap::from([(
+                    "sku".to_string(),
+                    result.text(row, sku).unwrap_or_default().to_string(),
+                )]),
+            });
+        }
+        Ok(figures)
+    }
+}
+
+/// The days `[from, to)` touches: from `from`'s date to `to`'s (the day before when `to` is
+/// exactly midnight).
+fn days_of(from: DateTime<Utc>, to: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
+    let first = from.date_naive();
+    let mut last = to.date_naive();
+    if to.time() == chrono::NaiveTime::MIN && last > first {
+        last = last.pred_opt().unwrap_or(last);
+    }
+    (first, last.max(first))
+}
+
+fn next_token(has_more: Option<bool>, token: Option<String>) -> Option<String> {
+    let token = token.filter(|t| !t.is_empty());
+    match has_more {
+        Some(false) => None,
+        _ => token,
+    }
+}
+
+/// The class Databricks' `error_code` gives an answer of `status`: the code wins where it is
+/// more precise than the status (numeric codes, as in `{"error_code": 403}`, mean the status).
+pub fn classify_error_code(status: u16, code: &str) -> ErrorClass {
+    let by_status = crate::http::classify_status(status);
+    match code.trim() {
+        "RESOURCE_DOES_NOT_EXIST" | "NOT_FOUND" | "FEATURE_DISABLED" if status < 500 => {
+            ErrorClass::NotFound
+        }
+        "REQUEST_LIMIT_EXCEEDED" | "RESOURCE_EXHAUSTED" | "TOO_MANY_REQUESTS" => {
+            ErrorClass::RateLimited
+        }
+        "PERMISSION_DENIED" | "UNAUTHENTICATED" | "INVALID_TOKEN" => {
+            ErrorClass::CredentialsRejected
+        }
+        "TEMPORARILY_UNAVAILABLE" | "INTERNAL_ERROR" | "INTERNAL_SERVER_ERROR" => {
+            ErrorClass::PlatformError
+        }
+        numeric if numeric.parse::<u16>().is_ok() => numeric
+            .parse::<u16>()
+            .map(crate::http::classify_status)
+            .unwrap_or(by_status),
+        _ => by_status,
+    }
+}
+
+/// Re-classifies an error with the `error_code` the shared message carries
+/// (`"<partner> <op>: HTTP <status>: <code>: <message>"`).
+fn refine(mut error: IntegrationError) -> IntegrationError {
+    let Some(status) = error.status else {
+        return error;
+    };
+    let marker = format!("HTTP {status}: ");
+    let code = error
+        .message
+        .split_once(&marker)
+        .and_then(|(_, rest)| rest.split_once(": "))
+        .map(|(code, _)| code.to_string());
+    if let Some(code) = code.filter(|c| !c.contains(' ')) {
+        error.class = classify_error_code(status, &code);
+    }
+    error
+}
+
+// ---- wire types ------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct ScimMe {
+    #[serde(rename = "userName")]
+    user_name: String,
+}
+
+#[derive(Deserialize)]
+struct ClustersPage {
+    #[serde(default)]
+    clusters: Vec<Cluster>,
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireJobSettings {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireJob {
+    job_id: i64,
+    creator_user_name: Option<String>,
+    created_time: Option<i64>,
+    settings: Option<WireJobSettings>,
+}
+
+impl From<WireJob> for Job {
+    fn from(w: WireJob) -> Self {
+        Job {
+            job_id: w.job_id,
+            name: w.settings.and_then(|s| s.name),
+            creator_user_name: w.creator_user_name,
+            created_at: from_epoch_ms(w.created_time),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct JobsPage {
+    #[serde(default)]
+    jobs: Vec<WireJob>,
+    has_more: Option<bool>,
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct WireRunState {
+    life_cycle_state: Option<String>,
+    result_state: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireRun {
+    run_id: i64,
+    job_id: Option<i64>,
+    run_name: Option<String>,
+    #[serde(default)]
+    state: WireRunState,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    run_page_url: Option<String>,
+}
+
+impl From<WireRun> for JobRun {
+    fn from(w: WireRun) -> Self {
+        JobRun {
+            run_id: w.run_id,
+            job_id: w.job_id,
+            run_name: w.run_name,
+            life_cycle_state: w.state.life_cycle_state.unwrap_or_else(|| "UNKNOWN".into()),
+            result_state: w.state.result_state,
+            started_at: from_epoch_ms(w.start_time),
+            ended_at: from_epoch_ms(w.end_time),
+            run_page_url: w.run_page_url,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RunsPage {
+    #[serde(default)]
+    runs: Vec<WireRun>,
+    has_more: Option<bool>,
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RunNow {
+    run_id: i64,
+}
+
+#[derive(Deserialize)]
+struct WarehousesList {
+    #[serde(default)]
+    warehouses: Vec<Warehouse>,
+}
+
+#[derive(Deserialize)]
+struct DbfsRead {
+    #[serde(default)]
+    bytes_read: usize,
+    #[serde(default)]
+    data: String,
+}
+
+#[derive(Deserialize)]
+struct DbfsStatus {
+    #[serde(default)]
+    is_dir: bool,
+    #[serde(default)]
+    file_size: u64,
+}
+
+#[derive(Deserialize)]
+struct WireStatementError {
+    error_code: Option<String>,
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireStatementStatus {
+    state: String,
+    error: Option<WireStatementError>,
+}
+
+#[derive(Deserialize)]
+struct WireColumn {
+    name: String,
+    type_name: Option<String>,
+    type_text: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireSchema {
+    #[serde(default)]
+    columns: Vec<WireColumn>,
+}
+
+#[derive(Deserialize)]
+struct WireManifest {
+    schema: WireSchema,
+}
+
+#[derive(Deserialize)]
+struct WireResult {
+    #[serde(default)]
+    data_array: Vec<Vec<Option<String>>>,
+    next_chunk_index: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct WireStatement {
+    statement_id: String,
+    status: WireStatementStatus,
+    manifest: Option<WireManifest>,
+    result: Option<WireResult>,
+}
+
+/// The Databricks event cursor (JSON inside [`EventCursor`]): the latest run start seen, the
+/// runs seen at that millisecond, and the last state of every run not yet final.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Cursor {
+    v: u8,
+    after_ms: i64,
+    seen: BTreeSet<i64>,
+    active: BTreeMap<i64, String>,
+}
+
+fn run_event(run: &JobRun, previous: Option<&str>) -> PlatformEvent {
+    let state = run.state();
+    let at = match run.is_final() {
+        true => run.ended_at.or(run.started_at),
+        false => run.started_at,
+    }
+    .unwrap_or_else(Utc::now);
+    PlatformEvent {
+        id: format!("run:{}:{state}", run.run_id),
+        kind: "databricks.run.state_changed".into(),
+        subject: run
+            .run_name
+            .clone()
+            .unwrap_or_else(|| format!("run {}", run.run_id)),
+        at,
+        detail: json!({
+            "run_id": run.run_id,
+            "job_id": run.job_id,
+            "from": previous,
+            "to": state,
+            "life_cycle_state": run.life_cycle_state,
+            "result_state": run.result_state,
+            "run_page_url": run.run_page_url,
+        }),
+    }
+}
+
+#[async_trait]
+impl Integration for DatabricksConnector {
+    fn kind(&self) -> PartnerKind {
+        PartnerKind::Databricks
+    }
+
+    fn capabilities(&self) -> Vec<String> {
+        [
+            "clusters",
+            "jobs",
+            "sql-warehouses",
+            "sql-statements",
+            "dbfs",
+            "usage",
+            "events",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    async fn connect(&self) -> IntegrationResult<()> {
+        self.current_user().await.map(|_| ())
+    }
+
+    async fn disconnect(&self) -> IntegrationResult<()> {
+        self.http.auth().invalidate().await;
+        Ok(())
+    }
+
+    async fn test_connection(&self) -> ConnectionCheck {
+        let started = Instant::now();
+        let me = Call::get("check connection", "/api/2.0/preview/scim/v2/Me").probe();
+        let first = self
+            .http
+            .json::<ScimMe>(&me)
+            .await
+            .map(|_| ())
+            .map_err(refine);
+        let latency_ms = elapsed_ms(started);
+        let more = if first.is_ok() {
+            vec![
+                probe(
+                    &self.http,
+                    "clusters",
+                    Call::get("check clusters", "/api/2.1/clusters/list").query("page_size", "1"),
+                )
+                .await,
+                probe(
+                    &self.http,
+                    "jobs",
+                    Call::get("check jobs", "/api/2.2/jobs/list").query("limit", "1"),
+                )
+                .await,
+                probe(
+                    &self.http,
+                    "sql-warehouses",
+                    Call::get("check SQL warehouses", "/api/2.0/sql/warehouses"),
+                )
+                .await,
+            ]
+        } else {
+            Vec::new()
+        };
+        assemble_check("scim-me", first, latency_ms, more, self.slow_after)
+    }
+
+    /// `target` is a DBFS path (`/tmp/ecosystem/report.csv` or `dbfs:/…`), overwritten.
+    async fn send_data(&self, payload: DataPayload) -> IntegrationResult<()> {
+        let path = payload
+            .target
+            .strip_prefix("dbfs:")
+            .unwrap_or(&payload.target);
+        self.put_file(path, &payload.bytes, true).await
+    }
+
+    /// `source` is a DBFS path (the file's bytes), `runs` (job runs JSON; params `from` and
+    /// `to` in RFC 3339) or `sql` (the result of params `statement`, as JSON).
+    async fn receive_data(&self, request: DataRequest) -> IntegrationResult<Vec<u8>> {
+        let to_json = |value: serde_json::Result<Vec<u8>>| {
+            value.map_err(|e| IntegrationError::new(ErrorClass::UnexpectedResponse, e.to_string()))
+        };
+        let param_time = |name: &str| -> IntegrationResult<Option<DateTime<Utc>>> {
+            request
+                .params
+                .get(name)
+                .map(|t| {
+                    DateTime::parse_from_rfc3339(t)
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(|e| {
+                            IntegrationError::new(
+                                ErrorClass::InvalidRequest,
+                                format!("{}: param {name}: {e}", self.context("receive data")),
+                            )
+                        })
+                })
+                .transpose()
+        };
+        match request.source.as_str() {
+            "runs" => {
+                let query = RunsQuery {
+                    started_from: param_time("from")?,
+                    started_to: param_time("to")?,
+                    ..RunsQuery::default()
+                };
+                to_json(serde_json::to_vec(&self.all_runs(&query, 10_000).await?))
+            }
+            "sql" => {
+                let sql = request.params.get("statement").cloned().unwrap_or_default();
+                let result = self.execute_statement(&SqlStatement::new(sql)).await?;
+                to_json(serde_json::to_vec(&result))
+            }
+            source => {
+                let path = source.strip_prefix("dbfs:").unwrap_or(source);
+                self.read_file(path).await
+            }
+        }
+    }
+
+    async fn subscribe_to_events(
+        &self,
+        cursor: Option<EventCursor>,
+    ) -> IntegrationResult<EventBatch> {
+        let context = self.context("poll events");
+        let Some(cursor) = cursor else {
+            // From now: remember the runs that are active, so their later changes are reported.
+            let now = Utc::now().timestamp_millis();
+            let active = self
+                .all_runs(
+                    &RunsQuery {
+                        active_only: true,
+                        ..RunsQuery::default()
+                    },
+                    MAX_TRACKED_RUNS,
+                )
+                .await?;
+            let state = Cursor {
+                v: 1,
+                after_ms: now,
+                seen: BTreeSet::new(),
+                active: active.iter().map(|r| (r.run_id, r.state())).collect(),
+            };
+            return Ok(EventBatch {
+                events: Vec::new(),
+                next: encode_cursor(&state)?,
+            });
+        };
+        let mut state: Cursor = decode_cursor(&cursor, &context, "Databricks")?;
+        let mut new_runs = self
+            .all_runs(
+                &RunsQuery {
+                    started_from: from_epoch_ms(Some(state.after_ms)),
+                    ..RunsQuery::default()
+                },
+                MAX_EVENTS_PER_POLL,
+            )
+            .await?;
+        new_runs.retain(|r| {
+            let ms = r.started_at.map_or(0, |t| t.timestamp_millis());
+            !(ms == state.after_ms && state.seen.contains(&r.run_id))
+        });
+        new_runs.sort_by_key(|r| (r.started_at, r.run_id));
+        let listed: BTreeSet<i64> = new_runs.iter().map(|r| r.run_id).collect();
+        let mut runs = new_runs;
+        for run_id in state.active.keys().copied().collect::<Vec<_>>() {
+            if listed.contains(&run_id) {
+                continue;
+            }
+            match self.get_run(run_id).await {
+                Ok(run) => runs.push(run),
+                Err(e) if matches!(e.class, ErrorClass::NotFound | ErrorClass::InvalidRequest) => {
+                    // The run was deleted: stop following it.
+                    state.active.remove(&run_id);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut events = Vec::new();
+        for run in &runs {
+            if let Some(at) = run.started_at.map(|t| t.timestamp_millis()) {
+                if at > state.after_ms {
+                    state.after_ms = at;
+                    state.seen.clear();
+                }
+                if at == state.after_ms {
+                    state.seen.insert(run.run_id);
+                }
+            }
+            let now = run.state();
+            let previous = state.active.get(&run.run_id).cloned();
+            if previous.as_deref() != Some(now.as_str()) {
+                events.push(run_event(run, previous.as_deref()));
+            }
+            if run.is_final() {
+                state.active.remove(&run.run_id);
+            } else {
+                state.active.insert(run.run_id, now);
+            }
+        }
+        while state.active.len() > MAX_TRACKED_RUNS {
+            state.active.pop_first();
+        }
+        events.sort_by_key(|e| e.at);
+        events.truncate(MAX_EVENTS_PER_POLL);
+        state.v = 1;
+        Ok(EventBatch {
+            events,
+            next: encode_cursor(&state)?,
+        })
+    }
+
+    /// DBUs per SKU and day (`system.billing.usage`, through a SQL warehouse), and the job
+    /// runs that started in the window by state.
+    async fn collect_metrics(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> IntegrationResult<Vec<UsageFigure>> {
+        let mut figures = self.dbus(from, to).await?;
+        let runs = self
+            .all_runs(
+                &RunsQuery {
+                    started_from: Some(from),
+                    started_to: Some(to),
+                    ..RunsQuery::default()
+                },
+                usize::MAX,
+            )
+            .await?;
+        let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
+        for run in runs.iter().filter(|r| r.started_at.is_some_and(|t| t < to)) {
+            *by_state
+                .entry(
+                    run.result_state
+                        .clone()
+                        .unwrap_or_else(|| run.life_cycle_state.clone()),
+                )
+                .or_default() += 1;
+        }
+        for (state, count) in by_state {
+            figures.push(UsageFigure {
+                metric: "job_runs".into(),
+                unit: "runs".into(),
+                value: count as f64,
+                period_start: from,
+                period_end: to,
+                dimensions: BTreeMap::from([("state".to_string(), state)]),
+            });
+        }
+        Ok(figures)
+    }
+}
+
+#[async_trait]
+impl DataPlatform for DatabricksConnector {
+    async fn submit_statement(
+        &self,
+        statement: &SqlStatement,
+    ) -> IntegrationResult<StatementProgress> {
+        let warehouse = self.warehouse(statement.warehouse.as_deref()).await?;
+        let mut body = json!({
+            "warehouse_id": warehouse,
+            "statement": statement.sql,
+            "wait_timeout": if statement.asynchronous { "0s" } else { "30s" },
+            "on_wait_timeout": "CONTINUE",
+            "format": "JSON_ARRAY",
+            "disposition": "INLINE",
+        });
+        if let Some(catalog) = &statement.database {
+            body["catalog"] = json!(catalog);
+        }
+        if let Some(schema) = &statement.schema {
+            body["schema"] = json!(schema);
+        }
+        let answer: WireStatement = self
+            .call(Call::post_json(
+                "submit SQL statement",
+                "/api/2.0/sql/statements",
+                body,
+            ))
+            .await?;
+        self.progress(answer).await
+    }
+
+    async fn poll_statement(&self, statement_id: &str) -> IntegrationResult<StatementProgress> {
+        let answer: WireStatement = self
+            .call(Call::get(
+                "poll SQL statement",
+                format!("/api/2.0/sql/statements/{statement_id}"),
+            ))
+            .await?;
+        self.progress(answer).await
+    }
+
+    async fn cancel_statement(&self, statement_id: &str) -> IntegrationResult<()> {
+        self.call::<Value>(
+            Call::post_json(
+                "cancel SQL statement",
+                format!("/api/2.0/sql/statements/{statement_id}/cancel"),
+                json!({}),
+            )
+            .idempotent(),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// DBFS `put` (one call, at most [`DBFS_BLOCK`] bytes).
+    async fn put_file(&self, path: &str, bytes: &[u8], overwrite: bool) -> IntegrationResult<()> {
+        if bytes.len() > DBFS_BLOCK {
+            return Err(IntegrationError::new(
+                ErrorClass::InvalidRequest,
+                format!(
+                    "{}: {} bytes is more than the 1 MB DBFS put accepts in one call",
+                    self.context("put DBFS file"),
+                    bytes.len()
+                ),
+            ));
+        }
+        let body = json!({
+            "path": path,
+            "contents": BASE64.encode(bytes),
+            "overwrite": overwrite,
+        });
+        let mut call = Call::post_json("put DBFS file", "/api/2.0/dbfs/put", body);
+        if overwrite {
+            call = call.idempotent();
+        }
+        self.call::<Value>(call).await.map(|_| ())
+    }
+
+    /// DBFS `get-status`, then `read` in 1 MB blocks.
+    async fn read_file(&self, path: &str) -> IntegrationResult<Vec<u8>> {
+        let status: DbfsStatus = self
+            .call(Call::get("DBFS file status", "/api/2.0/dbfs/get-status").query("path", path))
+            .await?;
+        if status.is_dir {
+            return Err(IntegrationError::new(
+                ErrorClass::InvalidRequest,
+                format!("{}: {path} is a directory", self.context("read DBFS file")),
+            ));
+        }
+        let size = usize::try_from(status.file_size).unwrap_or(usize::MAX);
+        let mut bytes = Vec::with_capacity(size.min(64 * DBFS_BLOCK));
+        while bytes.len() < size {
+            let call = Call::get("read DBFS file", "/api/2.0/dbfs/read")
+                .query("path", path)
+                .query("offset", bytes.len().to_string())
+                .query("length", DBFS_BLOCK.to_string());
+            let block: DbfsRead = self.call(call).await?;
+            if block.bytes_read == 0 {
+                break;
+            }
+            let data = BASE64.decode(block.data.as_bytes()).map_err(|e| {
+                IntegrationError::new(
+                    ErrorClass::UnexpectedResponse,
+                    format!(
+                        "{}: the block is not base64 ({e})",
+                        self.context("read DBFS file")
+                    ),
+                )
+            })?;
+            bytes.extend_from_slice(&data);
+        }
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_and_string_error_codes_are_classified() {
+        let cases = [
+            (403, "403", ErrorClass::CredentialsRejected),
+            (400, "RESOURCE_DOES_NOT_EXIST", ErrorClass::NotFound),
+            (404, "RESOURCE_DOES_NOT_EXIST", ErrorClass::NotFound),
+            (400, "INVALID_PARAMETER_VALUE", ErrorClass::InvalidRequest),
+            (429, "REQUEST_LIMIT_EXCEEDED", ErrorClass::RateLimited),
+            (400, "REQUEST_LIMIT_EXCEEDED", ErrorClass::RateLimited),
+            (403, "PERMISSION_DENIED", ErrorClass::CredentialsRejected),
+            (503, "TEMPORARILY_UNAVAILABLE", ErrorClass::PlatformError),
+            (500, "SOMETHING_NEW", ErrorClass::PlatformError),
+        ];
+        for (status, code, class) in cases {
+            assert_eq!(classify_error_code(status, code), class, "{status} {code}");
+        }
+    }
+
+    #[test]
+    fn the_error_code_is_read_back_from_the_shared_message() {
+        let error = IntegrationError::new(
+            ErrorClass::InvalidRequest,
+            "dbx get job run: HTTP 400: RESOURCE_DOES_NOT_EXIST: Run 1 does not exist.",
+        )
+        .with_status(400);
+        assert_eq!(
+            refine(error).class,
+            ErrorClass::NotFound,
+            "code wins over 400"
+        );
+    }
+
+    #[test]
+    fn a_window_ending_at_midnight_does_not_touch_the_next_day() {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default()
+        };
+        let (first, last) = days_of(at("2026-11-01T00:00:00Z"), at("2026-11-03T00:00:00Z"));
+        assert_eq!(first.to_string(), "2026-11-01", "first day");
+        assert_eq!(last.to_string(), "2026-11-02", "last day excludes the 3rd");
+    }
+}

@@ -1,0 +1,588 @@
+//! The Snowflake connector (SQL API v2), an [`Integration`] and a [`DataPlatform`].
+//!
+//! Endpoints (<https://docs.snowflake.com/en/developer-guide/sql-api/reference>):
+//! - `POST /api/v2/statements?requestId=<uuid>[&async=true]`: submit a statement. 200 is the
+//!   result set (partition 0), 202 means "still running" with a `statementStatusUrl`;
+//! - `GET /api/v2/statements/{handle}` (the `statementStatusUrl`): poll; 202 while running,
+//!   200 when done, 422 when the statement failed;
+//! - `GET /api/v2/statements/{handle}?partition=N`: result partitions N ≥ 1 (`{"data"}` only;
+//!   the row type comes from partition 0);
+//! - `POST /api/v2/statements/{handle}/cancel`.
+//!
+//! The connection check is `SELECT CURRENT_ACCOUNT()` (cloud services only, no warehouse
+//! resumes); `SHOW WAREHOUSES` probes the warehouse listing. Usage comes from
+//! `SNOWFLAKE.ACCOUNT_USAGE.WAREHOUSE_METERING_HISTORY` (credits per warehouse) and
+//! `QUERY_HISTORY` (queries per warehouse and status), which lag by up to 3 hours and need the
+//! `USAGE_VIEWER` database role.
+//!
+//! Auth: key-pair JWT (RS256, `X-Snowflake-Authorization-Token-Type: KEYPAIR_JWT`, built and
+//! renewed by [`crate::auth`]), or an OAuth access token / programmatic access token as a
+//! bearer token. Snowflake inspects a bearer token whose type header is absent; the shared
+//! [`Call`] cannot add per-call headers yet, so OAuth and PAT tokens are sent without the
+//! `X-Snowflake-Authorization-Token-Type` header (see [`SnowflakeTokenType`]). Every request
+//! carries a `User-Agent` (the spec requires one).
+//!
+//! Errors: `{"code", "message", "sqlState"?}`. A failed statement is 422 and becomes
+//! `invalid_request` with Snowflake's message; 401 (`390144` "JWT token is invalid.") is
+//! `credentials_rejected`; 408 is `timed_out`.
+//!
+//! Rate limits: 429 without documented headers; it is retried with backoff (a `Retry-After`
+//! is honoured). Submits carry a `requestId`, so a retried submit never runs twice.
+//!
+//! Events: the SQL API has none, so [`Integration::subscribe_to_events`] answers no events.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use ecosystem_core::integration::{
+    ConnectionCheck, DataPayload, DataRequest, ErrorClass, EventBatch, EventCursor, Integration,
+    IntegrationError, IntegrationResult, UsageFigure,
+};
+use ecosystem_core::{Credential, PartnerKind};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+use crate::data::{
+    unsupported, DataPlatform, QueryResult, ResultColumn, SqlStatement, StatementProgress,
+};
+use crate::factory::{assemble_check, check_credential_fits, elapsed_ms, probe};
+use crate::http::{Call, HttpResponse, PartnerHttp, PartnerHttpConfig};
+use crate::resilience::ResiliencePolicy;
+
+const STATEMENTS: &str = "/api/v2/statements";
+/// Partitions read for one result at most.
+const MAX_PARTITIONS: usize = 10_000;
+/// Running statements whose status URL is remembered at most.
+const MAX_PENDING: usize = 1_000;
+
+/// The session a statement runs in: names Snowflake would otherwise take from the user's
+/// defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnowflakeSession {
+    pub warehouse: Option<String>,
+    pub database: Option<String>,
+    pub schema: Option<String>,
+    pub role: Option<String>,
+}
+
+/// What a bearer token is, for `X-Snowflake-Authorization-Token-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnowflakeTokenType {
+    KeypairJwt,
+    Oauth,
+    ProgrammaticAccessToken,
+}
+
+impl SnowflakeTokenType {
+    pub fn header_value(self) -> &'static str {
+        match self {
+            SnowflakeTokenType::KeypairJwt => "KEYPAIR_JWT",
+            SnowflakeTokenType::Oauth => "OAUTH",
+            SnowflakeTokenType::ProgrammaticAccessToken => "PROGRAMMATIC_ACCESS_TOKEN",
+        }
+    }
+}
+
+/// How to reach one Snowflake account.
+#[derive(Debug, Clone)]
+pub struct SnowflakeConfig {
+    pub partner: String,
+    /// `https://<org>-<account>.snowflakecomputing.com`.
+    pub endpoint: String,
+    /// Key pair, or an OAuth / programmatic access token as `Bearer`.
+    pub credential: Credential,
+    pub policy: ResiliencePolicy,
+    /// A connection check slower than this reports `degraded`.
+    pub slow_after: Duration,
+    pub session: SnowflakeSession,
+}
+
+/// The Snowflake connector.
+#[derive(Debug)]
+pub struct SnowflakeConnector {
+    http: PartnerHttp,
+    slow_after: Duration,
+    session: SnowflakeSession,
+    /// The `statementStatusUrl` (path and query) of statements still running, by handle.
+    pending: Mutex<BTreeMap<String, String>>,
+}
+
+impl SnowflakeConnector {
+    pub fn new(config: SnowflakeConfig) -> IntegrationResult<Self> {
+        check_credential_fits(
+            &config.partner,
+            PartnerKind::Snowflake,
+            Some(&config.credential),
+        )?;
+        let http = PartnerHttp::new(PartnerHttpConfig {
+            partner: config.partner,
+            endpoint: config.endpoint,
+            credential: Some(config.credential),
+            policy: config.policy,
+        })?;
+        Ok(SnowflakeConnector::from_http(
+            http,
+            config.slow_after,
+            config.session,
+        ))
+    }
+
+    /// A connector over HTTP access built by the caller (custom resilience state in tests).
+    pub fn from_http(http: PartnerHttp, slow_after: Duration, session: SnowflakeSession) -> Self {
+        SnowflakeConnector {
+            http,
+            slow_after,
+            session,
+            pending: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn http(&self) -> &PartnerHttp {
+        &self.http
+    }
+
+    fn context(&self, operation: &str) -> String {
+        self.http.context(operation)
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, String>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The submit call of a statement, in this connector's session.
+    fn submit_call(&self, operation: &str, statement: &SqlStatement) -> Call {
+        let mut body = json!({
+            "statement": statement.sql,
+            "timeout": statement.timeout.map_or(0, |t| t.as_secs().clamp(1, 604_800)),
+        });
+        let names = [
+            (
+                "warehouse",
+                statement
+                    .warehouse
+                    .as_ref()
+                    .or(self.session.warehouse.as_ref()),
+            ),
+            (
+                "database",
+                statement
+                    .database
+                    .as_ref()
+                    .or(self.session.database.as_ref()),
+            ),
+            (
+                "schema",
+                statement.schema.as_ref().or(self.session.schema.as_ref()),
+            ),
+            (
+                "role",
+                statement.role.as_ref().or(self.session.role.as_ref()),
+            ),
+        ];
+        for (key, value) in names {
+            if let Some(value) = value {
+                body[key] = json!(value);
+            }
+        }
+        let mut call = Call::post_json(operation, STATEMENTS, body)
+            .query("requestId", request_id())
+            // The requestId makes a repeated submit return the first one's statement.
+            .idempotent();
+        if statement.asynchronous {
+            call = call.query("async", "true");
+        }
+        call
+    }
+
+    /// Progress from a statement answer (200 result set or 202 status).
+    async fn progress(&self, response: HttpResponse) -> IntegrationResult<StatementProgress> {
+        let context = self.context("SQL statement");
+        let answer: WireAnswer = response.json(&context)?;
+        if response.status == 202 {
+            if let Some(url) = answer
+                .statement_status_url
+                .filter(|u| u.starts_with(STATEMENTS))
+            {
+                let mut pending = self.pending();
+                if pending.len() >= MAX_PENDING {
+                    pending.pop_first();
+                }
+                pending.insert(answer.statement_handle.clone(), url);
+            }
+            return Ok(StatementProgress::Running {
+                statement_id: answer.statement_handle,
+            });
+        }
+        self.pending().remove(&answer.statement_handle);
+        let meta = answer.result_set_meta_data.unwrap_or_default();
+        let columns = meta
+            .row_type
+            .into_iter()
+            .map(|c| ResultColumn {
+                name: c.name,
+                type_name: c.kind.unwrap_or_default(),
+            })
+            .collect();
+        let mut rows = answer.data;
+        let partitions = meta
+            .partition_info
+            .map_or(1, |p| p.len())
+            .min(MAX_PARTITIONS);
+        for partition in 1..partitions {
+            let call = Call::get(
+                "read result partition",
+                format!("{STATEMENTS}/{}", answer.statement_handle),
+            )
+            .query("partition", partition.to_string());
+            let part: WirePartition = self.http.json(&call).await?;
+            rows.extend(part.data);
+        }
+        Ok(StatementProgress::Done(QueryResult {
+            statement_id: answer.statement_handle,
+            columns,
+            rows,
+        }))
+    }
+
+    /// Credits per warehouse, and queries per warehouse and status, in `[from, to)`.
+    async fn usage(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> IntegrationResult<Vec<UsageFigure>> {
+        let (lo, hi) = (literal(from), literal(to));
+        let metering = self
+            .execute_statement(&SqlStatement {
+                timeout: Some(Duration::from_secs(300)),
+                ..SqlStatement::new(format!(
+                    "SELECT WAREHOUSE_NAME, SUM(CREDITS_USED), SUM(CREDITS_USED_COMPUTE), \
+                     SUM(CREDITS_USED_CLOUD_SERVICES) \
+                     FROM SNOWFLAKE.ACCOUNT_USAGE.WAREHOUSE_METERING_HISTORY \
+                     WHERE START_TIME >= '{lo}' AND START_TIME < '{hi}' GROUP BY 1 ORDER BY 1"
+                ))
+            })
+            .await?;
+        let queries = self
+            .execute_statement(&SqlStatement {
+                timeout: Some(Duration::from_secs(300)),
+                ..SqlStatement::new(format!(
+                    "SELECT WAREHOUSE_NAME, EXECUTION_STATUS, COUNT(*) \
+                     FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY \
+                     WHERE START_TIME >= '{lo}' AND START_TIME < '{hi}' GROUP BY 1, 2 ORDER BY 1, 2"
+                ))
+            })
+            .await?;
+        let figure = |metric: &str, unit: &str, value: f64, dims: &[(&str, &str)]| UsageFigure {
+            metric: metric.into(),
+            unit: unit.into(),
+            value,
+            period_start: from,
+            period_end: to,
+            dimensions: dims
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let mut figures = Vec::new();
+        for row in 0..metering.rows.len() {
+            let warehouse = metering.text(row, 0).unwrap_or_default();
+            for (column, metric) in [
+                (1, "credits_used"),
+                (2, "credits_used_compute"),
+                (3, "credits_used_cloud_services"),
+            ] {
+                let value = metering.number(row, column).unwrap_or(0.0);
+                figures.push(figure(
+                    metric,
+                    "credits",
+                    value,
+                    &[("warehouse", warehouse)],
+                ));
+            }
+        }
+        for row in 0..queries.rows.len() {
+            let warehouse = queries.text(row, 0).unwrap_or_default();
+            let status = queries.text(row, 1).unwrap_or_default();
+            let value = queries.number(row, 2).unwrap_or(0.0);
+            figures.push(figure(
+                "queries",
+                "queries",
+                value,
+                &[("warehouse", warehouse), ("status", status)],
+            ));
+        }
+        Ok(figures)
+    }
+}
+
+/// A time as a Snowflake timestamp literal (ISO 8601 with an offset).
+fn literal(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+/// A random (version 4) UUID for `requestId`.
+fn request_id() -> String {
+    let hex = format!("{:032x}", fastrand::u128(..));
+    let variant = ["8", "9", "a", "b"][fastrand::usize(..4)];
+    format!(
+        "{}-{}-4{}-{variant}{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+// ---- wire types ------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct WireColumn {
+    name: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct WireMeta {
+    #[serde(default, rename = "rowType")]
+    row_type: Vec<WireColumn>,
+    #[serde(rename = "partitionInfo")]
+    partition_info: Option<Vec<Value>>,
+}
+
+#[derive(Deserialize)]
+struct WireAnswer {
+    #[serde(rename = "statementHandle")]
+    statement_handle: String,
+    #[serde(rename = "statementStatusUrl")]
+    statement_status_url: Option<String>,
+    #[serde(rename = "resultSetMetaData")]
+    result_set_meta_data: Option<WireMeta>,
+    #[serde(default)]
+    data: Vec<Vec<Option<String>>>,
+}
+
+#[derive(Deserialize)]
+struct WirePartition {
+    #[serde(default)]
+    data: Vec<Vec<Option<String>>>,
+}
+
+#[async_trait]
+impl Integration for SnowflakeConnector {
+    fn kind(&self) -> PartnerKind {
+        PartnerKind::Snowflake
+    }
+
+    fn capabilities(&self) -> Vec<String> {
+        ["sql-statements", "warehouses", "usage"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    async fn connect(&self) -> IntegrationResult<()> {
+        self.execute_statement(&SqlStatement::new("SELECT CURRENT_ACCOUNT()"))
+            .await
+            .map(|_| ())
+    }
+
+    async fn disconnect(&self) -> IntegrationResult<()> {
+        self.http.auth().invalidate().await;
+        self.pending().clear();
+        Ok(())
+    }
+
+    async fn test_connection(&self) -> ConnectionCheck {
+        let started = Instant::now();
+        let check = self
+            .submit_call(
+                "check connection",
+                &SqlStatement {
+                    timeout: Some(Duration::from_secs(30)),
+                    ..SqlStatement::new("SELECT CURRENT_ACCOUNT()")
+                },
+            )
+            .probe();
+        let first = self.http.json::<WireAnswer>(&check).await.map(|_| ());
+        let latency_ms = elapsed_ms(started);
+        let more = if first.is_ok() {
+            let show = self.submit_call(
+                "check warehouses",
+                &SqlStatement {
+                    timeout: Some(Duration::from_secs(30)),
+                    ..SqlStatement::new("SHOW WAREHOUSES")
+                },
+            );
+            vec![probe(&self.http, "warehouses", show).await]
+        } else {
+            Vec::new()
+        };
+        assemble_check("sql-statements", first, latency_ms, more, self.slow_after)
+    }
+
+    /// `target` `sql`: the payload is a statement (a load: `COPY INTO`, `INSERT`), run to
+    /// completion. The SQL API stages no files, so nothing else is accepted.
+    async fn send_data(&self, payload: DataPayload) -> IntegrationResult<()> {
+        if payload.target != "sql" {
+            return Err(unsupported(
+                &self.context("send data"),
+                &format!(
+                    "target {:?} (only \"sql\", a statement to run)",
+                    payload.target
+                ),
+            ));
+        }
+        let sql = String::from_utf8(payload.bytes).map_err(|_| {
+            IntegrationError::new(
+                ErrorClass::InvalidRequest,
+                format!("{}: the statement is not UTF-8", self.context("send data")),
+            )
+        })?;
+        self.execute_statement(&SqlStatement::new(sql))
+            .await
+            .map(|_| ())
+    }
+
+    /// `source` `sql` with param `statement`: the result as JSON ([`QueryResult`]).
+    async fn receive_data(&self, request: DataRequest) -> IntegrationResult<Vec<u8>> {
+        let Some(sql) = request
+            .params
+            .get("statement")
+            .filter(|_| request.source == "sql")
+        else {
+            return Err(unsupported(
+                &self.context("receive data"),
+                &format!(
+                    "source {:?} (only \"sql\" with a `statement` param)",
+                    request.source
+                ),
+            ));
+        };
+        let result = self
+            .execute_statement(&SqlStatement::new(sql.clone()))
+            .await?;
+        serde_json::to_vec(&result)
+            .map_err(|e| IntegrationError::new(ErrorClass::UnexpectedResponse, e.to_string()))
+    }
+
+    async fn subscribe_to_events(
+        &self,
+        cursor: Option<EventCursor>,
+    ) -> IntegrationResult<EventBatch> {
+        Ok(EventBatch {
+            events: Vec::new(),
+            next: cursor.unwrap_or_default(),
+        })
+    }
+
+    async fn collect_metrics(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> IntegrationResult<Vec<UsageFigure>> {
+        self.usage(from, to).await
+    }
+}
+
+#[async_trait]
+impl DataPlatform for SnowflakeConnector {
+    async fn submit_statement(
+        &self,
+        statement: &SqlStatement,
+    ) -> IntegrationResult<StatementProgress> {
+        let response = self
+            .http
+            .execute(&self.submit_call("submit statement", statement))
+            .await?;
+        self.progress(response).await
+    }
+
+    /// Polls the statement's `statementStatusUrl` (its handle's path when it is not known).
+    async fn poll_statement(&self, statement_id: &str) -> IntegrationResult<StatementProgress> {
+        let url = self.pending().get(statement_id).cloned();
+        let mut call = Call::get("poll statement", format!("{STATEMENTS}/{statement_id}"));
+        if let Some(url) = url {
+            let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+            call = Call::get("poll statement", path);
+            for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+                call = call.query(key, value);
+            }
+        }
+        let response = self.http.execute(&call).await.inspect_err(|_| {
+            self.pending().remove(statement_id);
+        })?;
+        self.progress(response).await
+    }
+
+    async fn cancel_statement(&self, statement_id: &str) -> IntegrationResult<()> {
+        let call = Call::new(
+            "cancel statement",
+            reqwest::Method::POST,
+            format!("{STATEMENTS}/{statement_id}/cancel"),
+        )
+        .idempotent();
+        self.http.execute(&call).await?;
+        self.pending().remove(statement_id);
+        Ok(())
+    }
+
+    async fn put_file(
+        &self,
+        _path: &str,
+        _bytes: &[u8],
+        _overwrite: bool,
+    ) -> IntegrationResult<()> {
+        Err(unsupported(
+            &self.context("put file"),
+            "staging files (PUT) through the SQL API",
+        ))
+    }
+
+    async fn read_file(&self, _path: &str) -> IntegrationResult<Vec<u8>> {
+        Err(unsupported(
+            &self.context("read file"),
+            "reading staged files (GET) through the SQL API",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_version_4_uuids() {
+        for _ in 0..50 {
+            let id = request_id();
+            let ok = id.len() == 36
+                && id.chars().enumerate().all(|(i, c)| {
+                    if [8, 13, 18, 23].contains(&i) {
+                        c == '-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
+                })
+                && id.as_bytes()[14] == b'4';
+            assert!(ok, "{id} is not a v4 UUID");
+        }
+    }
+
+    #[test]
+    fn timestamp_literals_carry_an_offset() {
+        let t = DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        assert_eq!(
+            literal(t),
+            "2026-11-26T10:00:00+00:00",
+            "ISO 8601 with offset"
+        );
+    }
+}
