@@ -34,6 +34,9 @@ pub enum Command {
     /// Register, find, change and remove partners
     #[command(subcommand)]
     Partner(PartnerCommand),
+    /// Test the connection to a partner: state, latency, error class and the capabilities
+    /// verified (exit 0 healthy or degraded, 3 unhealthy)
+    Check(crate::check::CheckArgs),
     /// Set and show a partner's contract
     #[command(subcommand)]
     Contract(ContractCommand),
@@ -289,6 +292,8 @@ impl Command {
             Command::Partner(cmd) => cmd.run(registry),
             Command::Contract(cmd) => cmd.run(registry),
             Command::Credential(cmd) => cmd.run(registry),
+            // Handled in main: it has its own exit status.
+            Command::Check(args) => crate::check::run(registry, args).map(|_| ()),
             Command::Contracts(ContractsCommand::Expiring { within, format }) => {
                 let rows = registry.expiring_contracts(within)?;
                 match format {

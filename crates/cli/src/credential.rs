@@ -76,6 +76,10 @@ pub struct SetCredential {
     /// When the platform stops accepting the credential
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date_text)]
     pub expires: Option<String>,
+    /// Replace an existing credential without first testing the new one against the platform
+    /// (for a platform that cannot be reached from here)
+    #[arg(long)]
+    pub skip_verify: bool,
 }
 
 fn parse_type(s: &str) -> std::result::Result<CredentialType, String> {
@@ -178,7 +182,8 @@ fn expiry_text(meta: &CredentialMeta, today: NaiveDate) -> String {
 fn set(registry: &mut Registry, s: SetCredential) -> Result<()> {
     // Everything that needs no secret is checked first: a mistake costs no typing, and
     // nothing is read from stdin for a request that would be refused anyway.
-    let kind = registry.partner(&s.partner)?.kind;
+    let partner = registry.partner(&s.partner)?;
+    let kind = partner.kind;
     s.credential_type.check_fits("--type", kind)?;
     if let Some(text) = &s.expires {
         parse_expiry("--expires", text, registry.clock().today())?;
@@ -188,7 +193,16 @@ fn set(registry: &mut Registry, s: SetCredential) -> Result<()> {
     let credential = plan.read(&mut secrets)?;
     secrets.finish()?;
     credential.validate()?;
-    let meta = registry.set_credential(&s.partner, &credential, s.expires.as_deref())?;
+    // A credential that replaces another is tried against the platform first (unless told
+    // not to); a first one is stored as given (there is nothing to lose), and `ecosystem
+    // check` tries it.
+    let meta = if !s.skip_verify && registry.credential_meta(&s.partner)?.is_some() {
+        registry.rotate_credential(&s.partner, &credential, s.expires.as_deref(), |new| {
+            crate::check::verify(&partner, new)
+        })?
+    } else {
+        registry.set_credential(&s.partner, &credential, s.expires.as_deref())?
+    };
     let backend = registry.credential_store()?.describe().to_string();
     println!(
         "stored the {} credential of partner {:?} in the {backend}{}{}",

@@ -3,6 +3,7 @@
 //! runtime failures exit 1.
 
 mod args;
+mod check;
 mod credential;
 mod output;
 
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
@@ -34,11 +35,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), Error> {
+fn run(cli: Cli) -> Result<ExitCode, Error> {
     let path = match cli.db {
         Some(p) => p,
         None => ecosystem_core::default_db_path()?,
     };
     let mut registry = Registry::open(&path)?;
-    cli.command.run(&mut registry)
+    match cli.command {
+        args::Command::Check(check) => check::run(&registry, check),
+        command => command.run(&mut registry).map(|()| ExitCode::SUCCESS),
+    }
 }

@@ -1,0 +1,348 @@
+//! `ecosystem check` and credential rotation against partner-sim, through the real binary,
+//! with credentials in a real Secret Service (run under scripts/with-keyring.sh).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use partner_sim::{Faults, Platform, RunningSim, Sim, SimConfig};
+use serde_json::Value;
+
+const GOOD_TOKEN: &str = "kfp-sim-token";
+const WRONG_TOKEN: &str = "planted-wrong-kfp-token-5d1c";
+
+struct Fixture {
+    runtime: tokio::runtime::Runtime,
+    sim: Option<RunningSim>,
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let sim = runtime
+            .block_on(Sim::start(SimConfig::default()))
+            .expect("partner-sim starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("ecosystem.db");
+        Fixture {
+            runtime,
+            sim: Some(sim),
+            _dir: dir,
+            db,
+        }
+    }
+
+    fn sim(&self) -> &RunningSim {
+        self.sim.as_ref().expect("sim running")
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ecosystem"))
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .env("ECOSYSTEM_LOG", "debug")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run ecosystem");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("wait")
+    }
+
+    fn ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "`ecosystem {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn check(&self, partner: &str) -> (i32, Value, String) {
+        let out = self.run(&["check", partner, "--format", "json"], "");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!(
+                "check printed no JSON ({e}): {stdout} / {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        (out.status.code().expect("exit code"), report, all)
+    }
+
+    fn add_kubeflow(&self, name: &str, timeout: &str) {
+        let url = self.sim().base_url(Platform::Kubeflow);
+        self.ok(
+            &[
+                "partner",
+                "add",
+                name,
+                "--kind",
+                "kubeflow",
+                "--endpoint",
+                &url,
+                "--interval",
+                "30",
+                "--timeout",
+                timeout,
+            ],
+            "",
+        );
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some(sim) = self.sim.take() {
+            self.runtime.block_on(sim.shutdown());
+        }
+    }
+}
+
+#[test]
+fn a_partner_with_the_right_token_is_healthy_with_its_capabilities_verified() {
+    let f = Fixture::new();
+    f.add_kubeflow("KFP", "5");
+    f.ok(
+        &["credential", "set", "KFP", "--type", "bearer"],
+        &format!("{GOOD_TOKEN}\n"),
+    );
+    let (code, report, _) = f.check("KFP");
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["state"], "healthy", "{report}");
+    assert_eq!(report["error_class"], Value::Null);
+    let caps = report["capabilities"].as_array().expect("capabilities");
+    assert!(!caps.is_empty(), "capabilities were verified: {report}");
+    assert!(caps.iter().all(|c| c["ok"] == true), "{report}");
+    assert!(report["latency_ms"].as_u64().is_some());
+    let table = f.ok(&["check", "KFP"], "");
+    assert!(
+        table.contains("healthy") && table.contains("capabilities"),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_rejected_token_is_unhealthy_with_exit_3_and_is_never_printed() {
+    let f = Fixture::new();
+    f.add_kubeflow("KFP", "5");
+    f.ok(
+        &["credential", "set", "KFP", "--type", "bearer"],
+        &format!("{WRONG_TOKEN}\n"),
+    );
+    let (code, report, all_output) = f.check("KFP");
+    assert_eq!(code, 3, "{report}");
+    assert_eq!(report["state"], "unhealthy");
+    assert_eq!(report["error_class"], "credentials_rejected", "{report}");
+    assert!(
+        !all_output.contains(WRONG_TOKEN),
+        "the token leaked: {all_output}"
+    );
+}
+
+#[test]
+fn a_replacement_credential_is_tested_before_it_replaces_the_old_one() {
+    let f = Fixture::new();
+    f.add_kubeflow("KFP", "5");
+    f.ok(
+        &[
+            "credential",
+            "set",
+            "KFP",
+            "--type",
+            "bearer",
+            "--expires",
+            "2099-01-01",
+        ],
+        &format!("{GOOD_TOKEN}\n"),
+    );
+    let out = f.run(
+        &["credential", "set", "KFP", "--type", "bearer"],
+        &format!("{WRONG_TOKEN}\n"),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a refused rotation is bad input: {stderr}"
+    );
+    assert!(
+        stderr.contains("credentials_rejected") && stderr.contains("old one is kept"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(WRONG_TOKEN), "{stderr}");
+    let meta: Value =
+        serde_json::from_str(&f.ok(&["credential", "show", "KFP", "--format", "json"], ""))
+            .expect("json");
+    assert_eq!(
+        meta["expires_on"], "2099-01-01",
+        "the old credential's record stays"
+    );
+    assert_eq!(
+        f.check("KFP").1["state"],
+        "healthy",
+        "the old token still works"
+    );
+    let audit = f.ok(&["audit", "--partner", "KFP", "--format", "json"], "");
+    assert!(
+        !audit.contains("credential.rotate"),
+        "a refused rotation leaves no audit row: {audit}"
+    );
+}
+
+#[test]
+fn a_platform_that_needs_a_credential_reports_it_missing() {
+    // Kubeflow may run without auth (single-user mode); Datadog never does.
+    let f = Fixture::new();
+    let url = f.sim().base_url(Platform::Datadog);
+    f.ok(
+        &[
+            "partner",
+            "add",
+            "DD",
+            "--kind",
+            "datadog",
+            "--endpoint",
+            &url,
+        ],
+        "",
+    );
+    let (code, report, _) = f.check("DD");
+    assert_eq!(code, 3);
+    assert_eq!(report["error_class"], "missing_credential", "{report}");
+    assert!(
+        report["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("ecosystem credential set"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_hanging_partner_times_out_within_its_own_timeout() {
+    let f = Fixture::new();
+    f.add_kubeflow("KFP", "1");
+    f.ok(
+        &["credential", "set", "KFP", "--type", "bearer"],
+        &format!("{GOOD_TOKEN}\n"),
+    );
+    f.sim()
+        .set_faults(
+            Platform::Kubeflow,
+            Faults {
+                hang_rate: 1.0,
+                ..Faults::default()
+            },
+        )
+        .expect("faults");
+    let started = std::time::Instant::now();
+    let (code, report, _) = f.check("KFP");
+    assert_eq!(code, 3);
+    assert_eq!(report["error_class"], "timed_out", "{report}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the check gave up in time"
+    );
+}
+
+#[test]
+fn an_http_partner_is_checked_by_its_check_file() {
+    let f = Fixture::new();
+    let health = format!(
+        "{}/apis/v2beta1/healthz",
+        f.sim().base_url(Platform::Kubeflow)
+    );
+    f.ok(
+        &[
+            "partner",
+            "add",
+            "Custom",
+            "--kind",
+            "http",
+            "--endpoint",
+            &health,
+        ],
+        "",
+    );
+    let file = f._dir.path().join("custom.check.toml");
+    std::fs::write(
+        &file,
+        format!("[request]\nurl = \"{health}\"\n\n[[expect]]\nstatus = 200\n\n[[expect]]\njson_path = \"$.no_such_field\"\nexists = true\n"),
+    )
+    .expect("write check file");
+    let out = f.run(
+        &[
+            "check",
+            "Custom",
+            "--check-file",
+            file.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(out.status.code(), Some(3), "{report}");
+    assert!(
+        report["reason"].as_str().unwrap_or("").contains(":7"),
+        "the failing condition's line is named: {report}"
+    );
+    std::fs::write(
+        &file,
+        format!("[request]\nurl = \"{health}\"\n[[expect]]\nstatus = \"2xx\"\n"),
+    )
+    .expect("write");
+    let out = f.run(
+        &[
+            "check",
+            "Custom",
+            "--check-file",
+            file.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::write(
+        &file,
+        "[request]\nurl = \"ftp://nope\"\n[[expect]]\nstatus = 200\n",
+    )
+    .expect("write");
+    let out = f.run(
+        &[
+            "check",
+            "Custom",
+            "--check-file",
+            file.to_str().expect("utf-8"),
+        ],
+        "",
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("custom.check.toml:2"),
+        "a bad check file names its line: {all}"
+    );
+}
