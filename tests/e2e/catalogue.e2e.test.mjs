@@ -87,15 +87,21 @@ describe("the desktop catalogue and the CLI share one database", () => {
   });
 
   test("search and filters narrow the catalogue", async () => {
+    // Each step waits for the one row it expects, not just for one row: the previous step's
+    // single row would satisfy a bare count.
+    const onlyRow = (name, what) =>
+      browser.waitUntil(async () => (await rowCount(browser)) === 1 && (await rowText(browser, name)) !== null, {
+        timeout: 5_000,
+        timeoutMsg: `${what} did not narrow to ${name}`,
+      });
     await browser.$("#filter-kind").selectByAttribute("value", "datadog");
-    await browser.waitUntil(async () => (await rowCount(browser)) === 1, { timeout: 5_000, timeoutMsg: "kind filter did not narrow to one" });
+    await onlyRow("CLI Datadog <b>bold</b>", "the kind filter");
     await browser.$("#filter-kind").selectByAttribute("value", "");
     await browser.$("#filter-capability").selectByAttribute("value", "jobs");
-    await browser.waitUntil(async () => (await rowCount(browser)) === 1, { timeout: 5_000, timeoutMsg: "capability filter did not narrow to one" });
-    assert.notEqual(await rowText(browser, "Seed Databricks"), null);
+    await onlyRow("Seed Databricks", "the capability filter");
     await browser.$("#filter-capability").selectByAttribute("value", "");
     await browser.$("#search").setValue("form");
-    await browser.waitUntil(async () => (await rowCount(browser)) === 1, { timeout: 5_000, timeoutMsg: "search did not narrow to one" });
+    await onlyRow(`Form "Partner" ☃ =1+1`, "the search");
     await browser.$("#search").click();
     await browser.keys(["Control", "a"]);
     await browser.keys("Backspace");
