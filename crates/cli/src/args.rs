@@ -87,6 +87,15 @@ pub enum PartnerCommand {
     Update(UpdatePartner),
     /// Remove a partner and its contract
     Remove { name: String },
+    /// Give an http partner its check file (request and conditions, see docs/CUSTOM-CHECKS.md);
+    /// the file is validated and stored, and errors name its line
+    SetCheck {
+        name: String,
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Remove an http partner's check file (it is then checked with a plain GET)
+    ClearCheck { name: String },
     /// Move a partner through its lifecycle
     Lifecycle {
         name: String,
@@ -545,6 +554,27 @@ impl PartnerCommand {
                 };
                 let p = registry.update_partner(&u.name, &change)?;
                 println!("updated partner {:?}", p.name);
+                Ok(())
+            }
+            PartnerCommand::SetCheck { name, file } => {
+                let source = file.display().to_string();
+                let text =
+                    std::fs::read_to_string(&file).map_err(|e| ecosystem_core::Error::BadFile {
+                        file: source.clone(),
+                        message: format!("cannot read: {e}"),
+                    })?;
+                let check = registry.set_custom_check(&name, &source, &text)?;
+                println!(
+                    "partner {name:?} is now checked by {source}: {} {} with {} condition(s)",
+                    check.request.method,
+                    check.request.url,
+                    check.conditions.len()
+                );
+                Ok(())
+            }
+            PartnerCommand::ClearCheck { name } => {
+                registry.remove_custom_check(&name)?;
+                println!("partner {name:?} is checked with a plain GET of its endpoint again");
                 Ok(())
             }
             PartnerCommand::Remove { name } => {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::Args;
 use ecosystem_connectors::check::{check_partner, options_for};
 use ecosystem_core::integration::{CheckState, ConnectionCheck};
-use ecosystem_core::{Credential, Error, Partner, Registry, Result};
+use ecosystem_core::{Credential, Error, Partner, Registry, Result, StoredCheck};
 use serde::Serialize;
 
 use crate::output::{self, Format};
@@ -48,7 +48,11 @@ pub fn run(registry: &Registry, args: CheckArgs) -> Result<ExitCode> {
         Some(_) => Some(registry.credential(&partner.name)?),
         None => None,
     };
-    let check = test_connection(&partner, credential, args.check_file)?;
+    let stored = match args.check_file {
+        Some(_) => None,
+        None => registry.custom_check(&partner.name)?,
+    };
+    let check = test_connection(&partner, credential, args.check_file, stored)?;
     let report = CheckReport {
         partner: &partner.name,
         state: check.state,
@@ -102,6 +106,7 @@ pub fn test_connection(
     partner: &Partner,
     credential: Option<Credential>,
     check_file: Option<PathBuf>,
+    stored_check: Option<StoredCheck>,
 ) -> Result<ConnectionCheck> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -112,13 +117,18 @@ pub fn test_connection(
         })?;
     let mut options = options_for(partner);
     options.check_file = check_file;
+    options.stored_check = stored_check;
     Ok(runtime.block_on(check_partner(partner, credential, options)))
 }
 
 /// Accepts a credential only if the partner answers healthy or degraded with it.
-pub fn verify(partner: &Partner, credential: &Credential) -> std::result::Result<(), String> {
-    let check =
-        test_connection(partner, Some(credential.clone()), None).map_err(|e| e.to_string())?;
+pub fn verify(
+    partner: &Partner,
+    stored_check: Option<StoredCheck>,
+    credential: &Credential,
+) -> std::result::Result<(), String> {
+    let check = test_connection(partner, Some(credential.clone()), None, stored_check)
+        .map_err(|e| e.to_string())?;
     match (check.state, check.error) {
         (CheckState::Healthy | CheckState::Degraded, _) => Ok(()),
         (CheckState::Unhealthy, Some(e)) => Err(format!(

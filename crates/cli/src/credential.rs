@@ -197,8 +197,9 @@ fn set(registry: &mut Registry, s: SetCredential) -> Result<()> {
     // not to); a first one is stored as given (there is nothing to lose), and `ecosystem
     // check` tries it.
     let meta = if !s.skip_verify && registry.credential_meta(&s.partner)?.is_some() {
+        let stored_check = registry.custom_check(&s.partner)?;
         registry.rotate_credential(&s.partner, &credential, s.expires.as_deref(), |new| {
-            crate::check::verify(&partner, new)
+            crate::check::verify(&partner, stored_check, new)
         })?
     } else {
         registry.set_credential(&s.partner, &credential, s.expires.as_deref())?

@@ -346,3 +346,90 @@ fn an_http_partner_is_checked_by_its_check_file() {
         "a bad check file names its line: {all}"
     );
 }
+
+#[test]
+fn a_stored_check_file_is_used_until_it_is_cleared() {
+    let f = Fixture::new();
+    let health = format!(
+        "{}/apis/v2beta1/healthz",
+        f.sim().base_url(Platform::Kubeflow)
+    );
+    f.ok(
+        &[
+            "partner",
+            "add",
+            "Custom",
+            "--kind",
+            "http",
+            "--endpoint",
+            &health,
+        ],
+        "",
+    );
+    let file = f._dir.path().join("stored.check.toml");
+    std::fs::write(
+        &file,
+        format!("[request]\nurl = \"{health}\"\n[[expect]]\nstatus = 418\n"),
+    )
+    .expect("write check file");
+    let path = file.to_str().expect("utf-8");
+    let out = f.ok(&["partner", "set-check", "Custom", path], "");
+    assert!(out.contains("1 condition(s)"), "{out}");
+    let (code, report, _) = f.check("Custom");
+    assert_eq!(code, 3, "the stored check (status 418) fails: {report}");
+    assert!(
+        report["reason"].as_str().unwrap_or("").contains("418"),
+        "{report}"
+    );
+
+    let export = f._dir.path().join("ws.json");
+    f.ok(&["export", export.to_str().expect("utf-8")], "");
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).expect("read")).expect("json");
+    assert!(
+        doc["partners"][0]["check"]["definition"]
+            .as_str()
+            .unwrap_or("")
+            .contains("status = 418"),
+        "the check travels with the workspace: {doc}"
+    );
+
+    f.ok(&["partner", "clear-check", "Custom"], "");
+    let (code, report, _) = f.check("Custom");
+    assert_eq!(code, 0, "a plain GET of the endpoint answers 2xx: {report}");
+
+    std::fs::write(
+        &file,
+        "[request]\nurl = \"https://x.example\"\n\n[[expect]]\nstatus = 9000\n",
+    )
+    .expect("write");
+    let out = f.run(&["partner", "set-check", "Custom", path], "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("stored.check.toml:4") && stderr.contains("9000"),
+        "{stderr}"
+    );
+
+    let url = f.sim().base_url(Platform::Kubeflow);
+    f.ok(
+        &[
+            "partner",
+            "add",
+            "KFP",
+            "--kind",
+            "kubeflow",
+            "--endpoint",
+            &url,
+        ],
+        "",
+    );
+    std::fs::write(
+        &file,
+        format!("[request]\nurl = \"{health}\"\n[[expect]]\nstatus = 200\n"),
+    )
+    .expect("write");
+    let out = f.run(&["partner", "set-check", "KFP", path], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("built-in connector"));
+}

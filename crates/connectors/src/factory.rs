@@ -14,7 +14,7 @@ use ecosystem_core::integration::{
     CheckState, ConnectionCheck, ErrorClass, Integration, IntegrationError, IntegrationResult,
     VerifiedCapability,
 };
-use ecosystem_core::{Credential, Partner, PartnerKind};
+use ecosystem_core::{Credential, Partner, PartnerKind, StoredCheck};
 
 use crate::custom_http::CustomHttpConnector;
 use crate::databricks::{DatabricksConfig, DatabricksConnector};
@@ -34,6 +34,8 @@ pub struct ConnectorOptions {
     /// An `Http` partner's check file (TOML, see `ecosystem_core::custom_check`); without one
     /// the partner's endpoint is fetched with a GET that must answer 2xx.
     pub check_file: Option<PathBuf>,
+    /// An `Http` partner's check definition as stored in the registry; a `check_file` wins.
+    pub stored_check: Option<StoredCheck>,
     /// The Databricks SQL warehouse for statements and usage (the first running one if unset).
     pub databricks_warehouse_id: Option<String>,
     /// Snowflake warehouse, database, schema and role for statements.
@@ -50,6 +52,7 @@ impl Default for ConnectorOptions {
             policy: ResiliencePolicy::default(),
             slow_after: Duration::from_secs(2),
             check_file: None,
+            stored_check: None,
             databricks_warehouse_id: None,
             snowflake: SnowflakeSession::default(),
             kubeflow_namespace: None,
@@ -117,9 +120,20 @@ pub fn connector_for(
             policy: options.policy,
             slow_after: options.slow_after,
         })?),
-        PartnerKind::Http => Box::new(match &options.check_file {
-            Some(path) => CustomHttpConnector::from_file(&name, path, credential, options.policy)?,
-            None => CustomHttpConnector::plain_get(&name, &endpoint, credential, options.policy)?,
+        PartnerKind::Http => Box::new(match (&options.check_file, &options.stored_check) {
+            (Some(path), _) => {
+                CustomHttpConnector::from_file(&name, path, credential, options.policy)?
+            }
+            (None, Some(stored)) => {
+                let check = ecosystem_core::custom_check::parse(&stored.source, &stored.definition)
+                    .map_err(|e| {
+                        IntegrationError::new(ErrorClass::InvalidRequest, e.to_string())
+                    })?;
+                CustomHttpConnector::new(&name, &stored.source, check, credential, options.policy)?
+            }
+            (None, None) => {
+                CustomHttpConnector::plain_get(&name, &endpoint, credential, options.policy)?
+            }
         }),
     };
     tracing::debug!(partner = %name, kind = %partner.kind, "connector built");

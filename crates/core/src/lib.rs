@@ -26,6 +26,6 @@ pub use credential_store::{CredentialStore, CredentialStoreError, OsKeyring, KEY
 pub use credentials::{Credential, CredentialMeta, CredentialType};
 pub use error::{Error, Result};
 pub use model::*;
-pub use registry::Registry;
+pub use registry::{Registry, StoredCheck};
 pub use secret::Secret;
 pub use store::{default_db_path, Store};

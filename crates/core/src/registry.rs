@@ -543,6 +543,54 @@ impl Registry {
         Ok(())
     }
 
+    // ----- custom checks -----
+
+    /// Stores the check definition of an `http` partner after validating it; `source` names
+    /// it in errors (usually the file it came from).
+    pub fn set_custom_check(
+        &mut self,
+        partner: &str,
+        source: &str,
+        definition: &str,
+    ) -> Result<crate::custom_check::CustomCheck> {
+        let check = crate::custom_check::parse(source, definition)?;
+        self.write(|w| w.set_custom_check(partner, source, definition))?;
+        Ok(check)
+    }
+
+    /// The stored check of a partner: where it came from and its text.
+    pub fn custom_check(&self, partner: &str) -> Result<Option<StoredCheck>> {
+        let conn = self.store.conn();
+        let id = partner_id(conn, partner)?;
+        Ok(conn
+            .query_row(
+                "SELECT source_name, definition FROM partner_checks WHERE partner_id = ?1",
+                [id],
+                |r| {
+                    Ok(StoredCheck {
+                        source: r.get(0)?,
+                        definition: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn remove_custom_check(&mut self, partner: &str) -> Result<()> {
+        self.write(|w| {
+            let id = w.partner_id(partner)?;
+            if w.tx
+                .execute("DELETE FROM partner_checks WHERE partner_id = ?1", [id])?
+                == 0
+            {
+                return Err(Error::NotFound(format!(
+                    "partner {partner:?} has no check definition"
+                )));
+            }
+            w.audit("check.remove", "partner", partner, None::<&()>)
+        })
+    }
+
     // ----- settings and audit -----
 
     pub fn settings(&self) -> Result<Vec<(String, String)>> {
@@ -587,6 +635,14 @@ impl Registry {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// A custom HTTP partner's stored check definition.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredCheck {
+    /// Where the definition came from (a file name), for messages.
+    pub source: String,
+    pub definition: String,
 }
 
 /// Write operations inside one transaction; shared by single changes and workspace import.
@@ -852,6 +908,33 @@ impl Writer<'_> {
             "contract.set"
         };
         self.audit(action, "contract", partner, Some(input))
+    }
+
+    pub fn set_custom_check(&self, partner: &str, source: &str, definition: &str) -> Result<()> {
+        let id = self.partner_id(partner)?;
+        let kind: String =
+            self.tx
+                .query_row("SELECT kind FROM partners WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })?;
+        if kind != PartnerKind::Http.as_str() {
+            return Err(Error::Conflict(format!(
+                "check: partner {partner:?} is a {kind} partner, checked by its built-in connector; check files are for http partners"
+            )));
+        }
+        self.tx.execute(
+            "INSERT INTO partner_checks (partner_id, source_name, definition, updated_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (partner_id) DO UPDATE SET source_name = excluded.source_name,
+                definition = excluded.definition, updated_at = excluded.updated_at",
+            params![id, source, definition, self.now],
+        )?;
+        self.audit(
+            "check.set",
+            "partner",
+            partner,
+            Some(&serde_json::json!({ "source": source })),
+        )
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {

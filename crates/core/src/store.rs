@@ -129,6 +129,16 @@ CREATE TABLE credentials_meta (
 ) STRICT;
 CREATE INDEX credentials_meta_by_expiry ON credentials_meta(expires_on);
 "#,
+    // 3: the check definition of each custom HTTP partner (see custom_check.rs), kept as the
+    // text that was validated, with the name of the file it came from.
+    r#"
+CREATE TABLE partner_checks (
+    partner_id  INTEGER PRIMARY KEY REFERENCES partners(id) ON DELETE CASCADE,
+    source_name TEXT NOT NULL,
+    definition  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this build writes.

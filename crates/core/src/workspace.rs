@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::*;
-use crate::registry::{validate_contract, validate_new_partner, Registry};
+use crate::registry::{validate_contract, validate_new_partner, Registry, StoredCheck};
 
 pub const FORMAT: &str = "ecosystem-workspace";
 pub const VERSION: u32 = 1;
@@ -97,6 +97,9 @@ pub struct PartnerRecord {
     pub depends_on: Option<String>,
     #[serde(default)]
     pub health_check: HealthCheck,
+    /// An http partner's check definition (see custom_check.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<StoredCheck>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,19 +147,23 @@ pub fn export(registry: &Registry) -> Result<WorkspaceFile> {
     let partners = registry
         .list_partners(&PartnerFilter::default())?
         .into_iter()
-        .map(|p| PartnerRecord {
-            name: p.name,
-            kind: p.kind.as_str().into(),
-            endpoint: p.endpoint,
-            tier: p.tier.as_str().into(),
-            owner: p.owner,
-            capabilities: p.capabilities,
-            tags: p.tags,
-            lifecycle: p.lifecycle.as_str().into(),
-            depends_on: p.depends_on,
-            health_check: p.health_check,
+        .map(|p| {
+            let check = registry.custom_check(&p.name)?;
+            Ok(PartnerRecord {
+                check,
+                name: p.name,
+                kind: p.kind.as_str().into(),
+                endpoint: p.endpoint,
+                tier: p.tier.as_str().into(),
+                owner: p.owner,
+                capabilities: p.capabilities,
+                tags: p.tags,
+                lifecycle: p.lifecycle.as_str().into(),
+                depends_on: p.depends_on,
+                health_check: p.health_check,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     let contracts = registry
         .contracts()?
         .into_iter()
@@ -244,6 +251,7 @@ fn describe_shape_error(e: &serde_json::Error) -> String {
 /// A checked record, ready to write.
 struct Plan {
     partners: Vec<(NewPartner, Lifecycle)>,
+    checks: Vec<(String, StoredCheck)>,
     contracts: Vec<(String, ContractInput)>,
     settings: Vec<(String, String)>,
 }
@@ -262,6 +270,15 @@ fn plan(registry: &Registry, file: &str, doc: &WorkspaceFile) -> Result<Plan> {
         match check_partner(rec) {
             Ok(p) => partners.push(p),
             Err(e) => problems.push(format!("{at}: {e}")),
+        }
+        if let Some(check) = &rec.check {
+            if rec.kind != PartnerKind::Http.as_str() {
+                problems.push(format!(
+                    "{at}: check: only http partners have a check definition"
+                ));
+            } else if let Err(e) = crate::custom_check::parse(&check.source, &check.definition) {
+                problems.push(format!("{at}: check: {e}"));
+            }
         }
     }
     // Every dependency must point at a partner in the file or already registered, and the
@@ -331,6 +348,11 @@ fn plan(registry: &Registry, file: &str, doc: &WorkspaceFile) -> Result<Plan> {
     if problems.is_empty() {
         Ok(Plan {
             partners,
+            checks: doc
+                .partners
+                .iter()
+                .filter_map(|p| p.check.clone().map(|c| (p.name.clone(), c)))
+                .collect(),
             contracts,
             settings,
         })
@@ -402,6 +424,9 @@ pub fn import(registry: &mut Registry, file: &str, doc: &WorkspaceFile) -> Resul
                 ..PartnerUpdate::default()
             };
             w.update_partner(&p.name, &change)?;
+        }
+        for (partner, check) in &plan.checks {
+            w.set_custom_check(partner, &check.source, &check.definition)?;
         }
         for (partner, c) in &plan.contracts {
             w.upsert_contract(partner, c)?;

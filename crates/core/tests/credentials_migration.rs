@@ -28,7 +28,9 @@ fn a_version_1_database_gains_the_credentials_table_and_keeps_its_partners() {
         // Turn the file back into what version 1 wrote.
         reg.store()
             .conn()
-            .execute_batch("DROP TABLE credentials_meta; PRAGMA user_version = 1;")
+            .execute_batch(
+                "DROP TABLE partner_checks; DROP TABLE credentials_meta; PRAGMA user_version = 1;",
+            )
             .unwrap();
     }
     let store = Store::open(&path).unwrap();

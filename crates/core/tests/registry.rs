@@ -234,3 +234,58 @@ fn expiring_contracts_use_the_injected_clock() {
     assert_eq!(rows[0].days_to_notice_deadline, 4);
     assert_eq!(rows[0].days_left, 94);
 }
+
+#[test]
+fn a_check_definition_with_a_bad_line_is_refused_on_import_naming_record_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reg = registry_at(&dir.path().join("e.db"));
+    let doc = workspace::parse(
+        "w.json",
+        br#"{"format":"ecosystem-workspace","version":1,
+             "partners":[{"name":"Hook","kind":"http","endpoint":"https://hook.example",
+                          "check":{"source":"hook.toml","definition":"[request]\nurl = \"https://hook.example\"\n[[expect]]\nlatency_ms_below = -5\n"}},
+                         {"name":"DB","kind":"databricks","endpoint":"https://dbc.example",
+                          "check":{"source":"db.toml","definition":"[request]\nurl = \"https://dbc.example\"\n[[expect]]\nstatus = 200\n"}}]}"#,
+    )
+    .unwrap();
+    let err = workspace::import(&mut reg, "w.json", &doc)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("partners[0] \"Hook\": check: hook.toml:3: latency_ms_below"),
+        "{err}"
+    );
+    assert!(
+        err.contains("partners[1] \"DB\": check: only http partners"),
+        "{err}"
+    );
+    assert!(
+        reg.list_partners(&PartnerFilter::default())
+            .unwrap()
+            .is_empty(),
+        "nothing imported"
+    );
+}
+
+#[test]
+fn a_stored_check_round_trips_through_the_workspace_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reg = registry_at(&dir.path().join("a.db"));
+    reg.add_partner(&partner("Hook", PartnerKind::Http))
+        .unwrap();
+    let text = "[request]\nurl = \"https://hook.example/health\"\n[[expect]]\nstatus = \"2xx\"\n";
+    let check = reg.set_custom_check("Hook", "hook.toml", text).unwrap();
+    assert_eq!(check.conditions.len(), 1);
+    let doc = workspace::export(&reg).unwrap();
+    let mut other = registry_at(&dir.path().join("b.db"));
+    workspace::import(&mut other, "w.json", &doc).unwrap();
+    let stored = other.custom_check("Hook").unwrap().expect("imported");
+    assert_eq!(stored.definition, text);
+    assert_eq!(stored.source, "hook.toml");
+    reg.add_partner(&partner("DB", PartnerKind::Databricks))
+        .unwrap();
+    assert!(
+        reg.set_custom_check("DB", "db.toml", text).is_err(),
+        "built-in connectors have no check file"
+    );
+}
