@@ -37,6 +37,9 @@ pub enum Command {
     /// Test the connection to a partner: state, latency, error class and the capabilities
     /// verified (exit 0 healthy or degraded, 3 unhealthy)
     Check(crate::check::CheckArgs),
+    /// A partner platform's events after a cursor (runs created, state changes...), then the
+    /// cursor to poll from next; with --follow, stream them until --for elapses or Ctrl-C
+    Events(crate::events::EventsArgs),
     /// Set and show a partner's contract
     #[command(subcommand)]
     Contract(ContractCommand),
@@ -303,6 +306,7 @@ impl Command {
             Command::Credential(cmd) => cmd.run(registry),
             // Handled in main: it has its own exit status.
             Command::Check(args) => crate::check::run(registry, args).map(|_| ()),
+            Command::Events(args) => crate::events::run(registry, args).map(|_| ()),
             Command::Contracts(ContractsCommand::Expiring { within, format }) => {
                 let rows = registry.expiring_contracts(within)?;
                 match format {

@@ -5,6 +5,7 @@
 mod args;
 mod check;
 mod credential;
+mod events;
 mod output;
 
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
     let mut registry = Registry::open(&path)?;
     match cli.command {
         args::Command::Check(check) => check::run(&registry, check),
+        args::Command::Events(events) => events::run(&registry, events),
         command => command.run(&mut registry).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -23,6 +23,7 @@ pub mod custom_http;
 pub mod data;
 pub mod databricks;
 pub mod datadog;
+pub mod events;
 pub mod factory;
 pub mod http;
 pub mod kubeflow;
