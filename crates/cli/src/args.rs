@@ -40,6 +40,9 @@ pub enum Command {
     /// A partner platform's events after a cursor (runs created, state changes...), then the
     /// cursor to poll from next; with --follow, stream them until --for elapses or Ctrl-C
     Events(crate::events::EventsArgs),
+    /// A partner's health: state and since when, uptime (24h to 1y), latency p50/p95,
+    /// incidents and the recorded history since --since
+    Health(crate::health::HealthArgs),
     /// Set and show a partner's contract
     #[command(subcommand)]
     Contract(ContractCommand),
@@ -304,6 +307,7 @@ impl Command {
             Command::Partner(cmd) => cmd.run(registry),
             Command::Contract(cmd) => cmd.run(registry),
             Command::Credential(cmd) => cmd.run(registry),
+            Command::Health(args) => crate::health::run(registry, args),
             // Handled in main: it has its own exit status.
             Command::Check(args) => crate::check::run(registry, args).map(|_| ()),
             Command::Events(args) => crate::events::run(registry, args).map(|_| ()),

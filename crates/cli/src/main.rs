@@ -6,6 +6,7 @@ mod args;
 mod check;
 mod credential;
 mod events;
+mod health;
 mod output;
 
 use std::process::ExitCode;

@@ -139,6 +139,87 @@ CREATE TABLE partner_checks (
     updated_at  TEXT NOT NULL
 ) STRICT;
 "#,
+    // 4: health history (see health.rs, health_store.rs, maintenance.rs). Times are unix
+    // seconds (UTC). Raw samples are short-lived and compact (WITHOUT ROWID, ~20 bytes a
+    // check); transitions are kept forever (incidents and SLA come from them); rollups per
+    // minute / hour / day carry counts, latency sum and max, and a fixed latency histogram
+    // (h0..h12, upper bounds in health_store::LATENCY_BUCKETS_MS) for p50/p95 estimates.
+    r#"
+CREATE TABLE health_samples (
+    partner_id INTEGER NOT NULL REFERENCES partners(id) ON DELETE CASCADE,
+    at         INTEGER NOT NULL,
+    latency_ms INTEGER NOT NULL,
+    outcome    INTEGER NOT NULL,
+    PRIMARY KEY (partner_id, at)
+) WITHOUT ROWID, STRICT;
+
+CREATE TABLE health_current (
+    partner_id           INTEGER PRIMARY KEY REFERENCES partners(id) ON DELETE CASCADE,
+    state                TEXT NOT NULL CHECK (state IN ('unknown','healthy','degraded','unhealthy','paused','maintenance')),
+    observed             TEXT NOT NULL CHECK (observed IN ('unknown','healthy','degraded','unhealthy')),
+    observed_reason      TEXT,
+    observed_error_class TEXT,
+    since                INTEGER,
+    reason               TEXT,
+    error_class          TEXT,
+    consecutive_failures INTEGER NOT NULL CHECK (consecutive_failures >= 0),
+    consecutive_successes INTEGER NOT NULL CHECK (consecutive_successes >= 0),
+    paused               INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+    maintenance          INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),
+    last_check_at        INTEGER,
+    last_latency_ms      INTEGER,
+    last_outcome         INTEGER
+) STRICT;
+
+CREATE TABLE health_transitions (
+    id          INTEGER PRIMARY KEY,
+    partner_id  INTEGER NOT NULL REFERENCES partners(id) ON DELETE CASCADE,
+    at          INTEGER NOT NULL,
+    from_state  TEXT NOT NULL CHECK (from_state IN ('unknown','healthy','degraded','unhealthy','paused','maintenance')),
+    to_state    TEXT NOT NULL CHECK (to_state IN ('unknown','healthy','degraded','unhealthy','paused','maintenance')),
+    reason      TEXT NOT NULL,
+    error_class TEXT
+) STRICT;
+CREATE INDEX health_transitions_by_partner ON health_transitions(partner_id, at, id);
+
+CREATE TABLE health_rollups (
+    partner_id  INTEGER NOT NULL REFERENCES partners(id) ON DELETE CASCADE,
+    resolution  INTEGER NOT NULL CHECK (resolution IN (60, 3600, 86400)),
+    bucket      INTEGER NOT NULL,
+    checks      INTEGER NOT NULL,
+    ok          INTEGER NOT NULL,
+    degraded    INTEGER NOT NULL,
+    failed      INTEGER NOT NULL,
+    latency_sum INTEGER NOT NULL,
+    latency_max INTEGER NOT NULL,
+    h0 INTEGER NOT NULL DEFAULT 0, h1 INTEGER NOT NULL DEFAULT 0, h2 INTEGER NOT NULL DEFAULT 0,
+    h3 INTEGER NOT NULL DEFAULT 0, h4 INTEGER NOT NULL DEFAULT 0, h5 INTEGER NOT NULL DEFAULT 0,
+    h6 INTEGER NOT NULL DEFAULT 0, h7 INTEGER NOT NULL DEFAULT 0, h8 INTEGER NOT NULL DEFAULT 0,
+    h9 INTEGER NOT NULL DEFAULT 0, h10 INTEGER NOT NULL DEFAULT 0, h11 INTEGER NOT NULL DEFAULT 0,
+    h12 INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (partner_id, resolution, bucket)
+) WITHOUT ROWID, STRICT;
+
+-- One-off (starts_at/ends_at) or weekly (days_of_week bitmask Mon=1 .. Sun=64, local start
+-- 'HH:MM', duration, IANA zone); partner_id NULL = every partner.
+CREATE TABLE maintenance_windows (
+    id            INTEGER PRIMARY KEY,
+    partner_id    INTEGER REFERENCES partners(id) ON DELETE CASCADE,
+    title         TEXT NOT NULL,
+    starts_at     INTEGER,
+    ends_at       INTEGER,
+    days_of_week  INTEGER,
+    local_start   TEXT,
+    duration_secs INTEGER,
+    time_zone     TEXT,
+    created_at    INTEGER NOT NULL,
+    CHECK ((starts_at IS NOT NULL AND ends_at > starts_at AND days_of_week IS NULL
+            AND local_start IS NULL AND duration_secs IS NULL AND time_zone IS NULL)
+        OR (starts_at IS NULL AND ends_at IS NULL AND days_of_week BETWEEN 1 AND 127
+            AND local_start GLOB '[0-2][0-9]:[0-5][0-9]' AND duration_secs > 0 AND time_zone IS NOT NULL))
+) STRICT;
+CREATE INDEX maintenance_windows_by_partner ON maintenance_windows(partner_id);
+"#,
 ];
 
 /// The schema version this build writes.
@@ -195,9 +276,15 @@ impl Store {
 
     fn configure(&self) -> Result<()> {
         self.conn.busy_timeout(Duration::from_secs(10))?;
-        // auto_vacuum only takes effect on a database with no tables yet; set it first.
-        self.conn
-            .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        // auto_vacuum only takes effect on a database with no tables yet, and setting it takes
+        // the write lock; so only a new, empty file gets it (before its first table).
+        let pages: i64 = self
+            .conn
+            .pragma_query_value(None, "page_count", |r| r.get(0))?;
+        if pages == 0 {
+            self.conn
+                .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        }
         let mode: String = self
             .conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;

@@ -25,13 +25,31 @@ fn a_version_1_database_gains_the_credentials_table_and_keeps_its_partners() {
             "https://mlflow.example.com",
         ))
         .unwrap();
-        // Turn the file back into what version 1 wrote.
-        reg.store()
-            .conn()
-            .execute_batch(
-                "DROP TABLE partner_checks; DROP TABLE credentials_meta; PRAGMA user_version = 1;",
-            )
-            .unwrap();
+        // Turn the file back into what version 1 wrote: drop every table a later migration made.
+        let conn = reg.store().conn();
+        let v1 = [
+            "partners",
+            "partner_capabilities",
+            "partner_tags",
+            "contracts",
+            "audit_log",
+            "settings",
+        ];
+        let later: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'partner_search%' AND name NOT LIKE 'sqlite_%'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<Vec<String>, _>>()
+            .unwrap()
+            .into_iter()
+            .filter(|t| !v1.contains(&t.as_str()))
+            .collect();
+        assert!(later.contains(&"credentials_meta".to_string()), "{later:?}");
+        for table in &later {
+            conn.execute_batch(&format!("DROP TABLE {table}")).unwrap();
+        }
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
     }
     let store = Store::open(&path).unwrap();
     assert_eq!(

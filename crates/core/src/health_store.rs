@@ -1,0 +1,1270 @@
+//! Health history on the store: the batching writer ([`HealthWriter`]) that turns check
+//! outcomes into states, samples, transitions and rollups, the retention job, and the
+//! queries behind the health page and `ecosystem health` ([`HealthHistory`]).
+//!
+//! What is kept (migration 4, unix seconds UTC):
+//! - `health_samples`: one row per check, `(partner_id, at)` primary key, WITHOUT ROWID, about
+//!   20 bytes on disk. Short-lived: [`Retention::raw_sample_days`] (3 by default).
+//! - `health_current`: each partner's state, since when and why, its counters and holds.
+//! - `health_transitions`: every change of shown state, kept forever; uptime, incidents and
+//!   SLA are computed from these, time-weighted, never from sample counts.
+//! - `health_rollups`: per minute (kept 24 h), hour (90 days) and UTC day (kept), updated in
+//!   the same transaction as the samples: checks, ok / degraded / failed counts, latency sum
+//!   and max, and a histogram over [`LATENCY_BUCKETS_MS`]. Latency figures count successful
+//!   checks only (ok or degraded): a timeout's latency is the timeout, not the platform's.
+//!
+//! One writer (the poller's writer task) owns a [`HealthWriter`] and its connection; readers
+//! use their own connections and are not blocked by it (WAL).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use serde::{Serialize, Serializer};
+
+use crate::error::{Error, Result};
+use crate::health::{
+    apply_hold, apply_outcome, classify, is_accounted, is_up, CheckHint, CheckOutcome,
+    HealthPolicy, HealthStatus, Hold, Transition, Verdict,
+};
+use crate::health_state::HealthState;
+use crate::integration::ErrorClass;
+use crate::maintenance::{from_unix, windows_for, MaintenanceWindow};
+use crate::model::Tier;
+use crate::store::Store;
+
+/// Upper bounds (inclusive, ms) of the latency histogram's bins; one more bin holds the rest.
+/// The migration has one column per bin (`h0` .. `h12`).
+pub const LATENCY_BUCKETS_MS: [u32; 12] = [
+    25, 50, 100, 200, 300, 500, 750, 1_000, 2_000, 3_000, 5_000, 10_000,
+];
+const BINS: usize = LATENCY_BUCKETS_MS.len() + 1;
+
+/// Ranges up to this long are drawn from raw samples.
+pub const SAMPLES_UP_TO: Duration = Duration::hours(36);
+/// Ranges that start within this horizon use hour rollups; older ones use day rollups.
+pub const HOUR_ROLLUPS_KEPT: Duration = Duration::days(90);
+
+/// The resolution of a rollup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resolution {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl Resolution {
+    pub const ALL: [Resolution; 3] = [Resolution::Minute, Resolution::Hour, Resolution::Day];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Minute => "minute",
+            Resolution::Hour => "hour",
+            Resolution::Day => "day",
+        }
+    }
+
+    pub fn seconds(self) -> i64 {
+        match self {
+            Resolution::Minute => 60,
+            Resolution::Hour => 3_600,
+            Resolution::Day => 86_400,
+        }
+    }
+
+    fn bucket(self, at: i64) -> i64 {
+        at.div_euclid(self.seconds()) * self.seconds()
+    }
+}
+
+/// What a stored check said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleOutcome {
+    Ok,
+    /// Degraded: slow (by the platform's word or the latency threshold).
+    Slow,
+    /// Degraded: a capability failing.
+    CapabilityFailing,
+    Failed,
+}
+
+/// One raw check as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sample {
+    pub at: DateTime<Utc>,
+    pub latency_ms: u32,
+    pub outcome: SampleOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<ErrorClass>,
+}
+
+// Outcome codes in `health_samples.outcome` (stable: never renumber). Failures are
+// FAILED_BASE + the error class's code, so 0 and 1 (the common cases) take no bytes on disk.
+const OUTCOME_OK: i64 = 0;
+const OUTCOME_SLOW: i64 = 1;
+const OUTCOME_CAPABILITY: i64 = 2;
+const FAILED_BASE: i64 = 16;
+
+fn error_class_code(class: ErrorClass) -> i64 {
+    match class {
+        ErrorClass::CredentialsRejected => 0,
+        ErrorClass::NotFound => 1,
+        ErrorClass::InvalidRequest => 2,
+        ErrorClass::RateLimited => 3,
+        ErrorClass::TimedOut => 4,
+        ErrorClass::Unreachable => 5,
+        ErrorClass::PlatformError => 6,
+        ErrorClass::UnexpectedResponse => 7,
+        ErrorClass::CircuitOpen => 8,
+        ErrorClass::MissingCredential => 9,
+    }
+}
+
+const ERROR_CLASSES: [ErrorClass; 10] = [
+    ErrorClass::CredentialsRejected,
+    ErrorClass::NotFound,
+    ErrorClass::InvalidRequest,
+    ErrorClass::RateLimited,
+    ErrorClass::TimedOut,
+    ErrorClass::Unreachable,
+    ErrorClass::PlatformError,
+    ErrorClass::UnexpectedResponse,
+    ErrorClass::CircuitOpen,
+    ErrorClass::MissingCredential,
+];
+
+fn parse_error_class(text: &str) -> Option<ErrorClass> {
+    ERROR_CLASSES.iter().copied().find(|c| c.as_str() == text)
+}
+
+fn decode_outcome(code: i64) -> (SampleOutcome, Option<ErrorClass>) {
+    match code {
+        OUTCOME_OK => (SampleOutcome::Ok, None),
+        OUTCOME_SLOW => (SampleOutcome::Slow, None),
+        OUTCOME_CAPABILITY => (SampleOutcome::CapabilityFailing, None),
+        c => (
+            SampleOutcome::Failed,
+            usize::try_from(c - FAILED_BASE)
+                .ok()
+                .and_then(|i| ERROR_CLASSES.get(i).copied()),
+        ),
+    }
+}
+
+fn encode_outcome(outcome: &CheckOutcome, verdict: &Verdict) -> i64 {
+    match (verdict, &outcome.state_hint) {
+        (Verdict::Down { error_class, .. }, _) => FAILED_BASE + error_class_code(*error_class),
+        (_, CheckHint::CapabilityFailing { .. }) => OUTCOME_CAPABILITY,
+        (Verdict::Up { state, .. }, _) if *state == HealthState::Degraded => OUTCOME_SLOW,
+        _ => OUTCOME_OK,
+    }
+}
+
+fn state_word(text: &str) -> rusqlite::Result<HealthState> {
+    text.parse().map_err(|e: Error| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// One check of one partner, as the poller hands it to the writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerOutcome {
+    pub partner_id: u32,
+    pub outcome: CheckOutcome,
+}
+
+/// A transition the writer stored, with the partner's name for notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartnerTransition {
+    pub partner_id: u32,
+    pub partner: String,
+    pub transition: Transition,
+}
+
+/// How long history is kept before the retention job removes it. Transitions and day
+/// rollups are always kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub raw_sample_days: u32,
+    pub minute_rollup_hours: u32,
+    pub hour_rollup_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            raw_sample_days: 3,
+            minute_rollup_hours: 24,
+            hour_rollup_days: 90,
+        }
+    }
+}
+
+/// What a retention run removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionReport {
+    pub samples_deleted: u64,
+    pub minute_rollups_deleted: u64,
+    pub hour_rollups_deleted: u64,
+    /// Pages given back to the file system by `PRAGMA incremental_vacuum`.
+    pub pages_freed: u64,
+}
+
+/// The counters of one rollup row being built.
+#[derive(Debug, Clone, Copy, Default)]
+struct RollupDelta {
+    checks: i64,
+    ok: i64,
+    degraded: i64,
+    failed: i64,
+    latency_sum: i64,
+    latency_max: i64,
+    hist: [i64; BINS],
+}
+
+fn bin_of(latency_ms: u32) -> usize {
+    LATENCY_BUCKETS_MS
+        .iter()
+        .position(|b| latency_ms <= *b)
+        .unwrap_or(LATENCY_BUCKETS_MS.len())
+}
+
+fn hist_columns() -> Vec<String> {
+    (0..BINS).map(|i| format!("h{i}")).collect()
+}
+
+/// Turns check outcomes into history, one transaction per batch. Owns its connection.
+pub struct HealthWriter {
+    store: Store,
+    policy: HealthPolicy,
+    upsert_rollup_sql: String,
+}
+
+/// A partner as the writer needs it during one batch.
+struct PartnerRow {
+    name: String,
+    tier: Tier,
+    status: HealthStatus,
+    paused: bool,
+    maintenance: bool,
+    windows: Vec<MaintenanceWindow>,
+    last_check: Option<(i64, u32, i64)>,
+}
+
+impl HealthWriter {
+    pub fn new(store: Store) -> HealthWriter {
+        let cols = hist_columns();
+        let upsert_rollup_sql = format!(
+            "INSERT INTO health_rollups (partner_id, resolution, bucket, checks, ok, degraded, failed,
+                 latency_sum, latency_max, {cols})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, {vals})
+             ON CONFLICT (partner_id, resolution, bucket) DO UPDATE SET
+                 checks = checks + excluded.checks, ok = ok + excluded.ok,
+                 degraded = degraded + excluded.degraded, failed = failed + excluded.failed,
+                 latency_sum = latency_sum + excluded.latency_sum,
+                 latency_max = max(latency_max, excluded.latency_max), {adds}",
+            cols = cols.join(", "),
+            vals = (0..BINS)
+                .map(|i| format!("?{}", i + 10))
+                .collect::<Vec<_>>()
+                .join(", "),
+            adds = cols
+                .iter()
+                .map(|c| format!("{c} = {c} + excluded.{c}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        HealthWriter {
+            store,
+            policy: HealthPolicy::default(),
+            upsert_rollup_sql,
+        }
+    }
+
+    /// Uses other thresholds than the tier defaults.
+    pub fn with_policy(mut self, policy: HealthPolicy) -> HealthWriter {
+        self.policy = policy;
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Records a batch of outcomes: samples, rollups, each partner's state and the
+    /// transitions, in one transaction. Returns the transitions in the order they happened
+    /// per partner, for the caller to publish. Outcomes of partners that no longer exist are
+    /// skipped (a partner removed while it was being checked).
+    #[tracing::instrument(skip_all, fields(outcomes = batch.len()))]
+    pub fn record(&mut self, batch: &[PartnerOutcome]) -> Result<Vec<PartnerTransition>> {
+        let mut by_partner: BTreeMap<u32, Vec<&CheckOutcome>> = BTreeMap::new();
+        for o in batch {
+            by_partner.entry(o.partner_id).or_default().push(&o.outcome);
+        }
+        let policy = self.policy;
+        let upsert_sql = self.upsert_rollup_sql.clone();
+        let tx = self
+            .store
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut produced = Vec::new();
+        let mut rollups: HashMap<(u32, Resolution, i64), RollupDelta> = HashMap::new();
+        for (partner_id, mut outcomes) in by_partner {
+            let Some(mut row) = load_partner(&tx, partner_id)? else {
+                tracing::warn!(partner_id, "check outcomes of an unknown partner skipped");
+                continue;
+            };
+            outcomes.sort_by_key(|o| o.at);
+            let thresholds = policy.for_tier(row.tier);
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO health_samples (partner_id, at, latency_ms, outcome)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for outcome in outcomes {
+                let hold = row.hold_at(outcome.at);
+                let (status, transition) = apply_outcome(&row.status, outcome, hold, &thresholds);
+                row.status = status;
+                let verdict = classify(outcome, &thresholds);
+                let code = encode_outcome(outcome, &verdict);
+                let at = outcome.at.timestamp();
+                row.last_check = Some((at, outcome.latency_ms, code));
+                // A second outcome in the same second is a duplicate; it is not counted twice.
+                if insert.execute(params![partner_id, at, outcome.latency_ms, code])? == 1 {
+                    for res in Resolution::ALL {
+                        let d = rollups
+                            .entry((partner_id, res, res.bucket(at)))
+                            .or_default();
+                        d.checks += 1;
+                        match verdict {
+                            Verdict::Down { .. } => d.failed += 1,
+                            Verdict::Up { state, .. } => {
+                                if state == HealthState::Degraded {
+                                    d.degraded += 1;
+                                } else {
+                                    d.ok += 1;
+                                }
+                                let l = i64::from(outcome.latency_ms);
+                                d.latency_sum += l;
+                                d.latency_max = d.latency_max.max(l);
+                                d.hist[bin_of(outcome.latency_ms)] += 1;
+                            }
+                        }
+                    }
+                }
+                if let Some(t) = transition {
+                    insert_transition(&tx, partner_id, &t)?;
+                    produced.push(PartnerTransition {
+                        partner_id,
+                        partner: row.name.clone(),
+                        transition: t,
+                    });
+                }
+            }
+            save_status(&tx, partner_id, &row)?;
+        }
+        {
+            let mut upsert = tx.prepare_cached(&upsert_sql)?;
+            for ((partner_id, res, bucket), d) in &rollups {
+                let mut values: Vec<i64> = vec![
+                    i64::from(*partner_id),
+                    res.seconds(),
+                    *bucket,
+                    d.checks,
+                    d.ok,
+                    d.degraded,
+                    d.failed,
+                    d.latency_sum,
+                    d.latency_max,
+                ];
+                values.extend_from_slice(&d.hist);
+                upsert.execute(rusqlite::params_from_iter(values))?;
+            }
+        }
+        tx.commit()?;
+        for t in &produced {
+            tracing::info!(
+                partner = %t.partner,
+                from = %t.transition.from,
+                to = %t.transition.to,
+                reason = %t.transition.reason,
+                "health state changed"
+            );
+        }
+        Ok(produced)
+    }
+
+    /// Pauses or resumes a partner (a person's decision; checks keep counting underneath).
+    pub fn set_paused(
+        &mut self,
+        partner_id: u32,
+        paused: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Option<PartnerTransition>> {
+        self.change_hold(partner_id, at, |row| row.paused = paused)
+    }
+
+    /// Switches maintenance on or off by hand (windows in `maintenance_windows` apply on
+    /// their own, see [`HealthWriter::sync_maintenance`]).
+    pub fn set_maintenance(
+        &mut self,
+        partner_id: u32,
+        on: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Option<PartnerTransition>> {
+        self.change_hold(partner_id, at, |row| row.maintenance = on)
+    }
+
+    /// Enters or leaves maintenance for every partner whose windows opened or closed, without
+    /// waiting for its next check. The poller calls this on each tick.
+    pub fn sync_maintenance(&mut self, at: DateTime<Utc>) -> Result<Vec<PartnerTransition>> {
+        let ids: Vec<u32> = self
+            .store
+            .conn()
+            .prepare_cached("SELECT id FROM partners ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(t) = self.change_hold(id, at, |_| {})? {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    fn change_hold(
+        &mut self,
+        partner_id: u32,
+        at: DateTime<Utc>,
+        change: impl FnOnce(&mut PartnerRow),
+    ) -> Result<Option<PartnerTransition>> {
+        let tx = self
+            .store
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(mut row) = load_partner(&tx, partner_id)? else {
+            return Err(Error::NotFound(format!("no partner with id {partner_id}")));
+        };
+        let before = (row.paused, row.maintenance);
+        change(&mut row);
+        let (status, transition) = apply_hold(&row.status, row.hold_at(at), at);
+        let changed = transition.is_some() || before != (row.paused, row.maintenance);
+        row.status = status;
+        let produced = match transition {
+            Some(t) => {
+                insert_transition(&tx, partner_id, &t)?;
+                Some(PartnerTransition {
+                    partner_id,
+                    partner: row.name.clone(),
+                    transition: t,
+                })
+            }
+            None => None,
+        };
+        if changed {
+            save_status(&tx, partner_id, &row)?;
+        }
+        tx.commit()?;
+        Ok(produced)
+    }
+
+    /// Deletes raw samples and minute/hour rollups past their horizon (transitions and day
+    /// rollups stay), then gives the freed pages back with `PRAGMA incremental_vacuum`.
+    #[tracing::instrument(skip_all)]
+    pub fn run_retention(
+        &mut self,
+        now: DateTime<Utc>,
+        retention: &Retention,
+    ) -> Result<RetentionReport> {
+        let samples_before =
+            now.timestamp() - i64::from(retention.raw_sample_days) * Resolution::Day.seconds();
+        let minutes_before =
+            now.timestamp() - i64::from(retention.minute_rollup_hours) * Resolution::Hour.seconds();
+        let hours_before =
+            now.timestamp() - i64::from(retention.hour_rollup_days) * Resolution::Day.seconds();
+        let mut report = RetentionReport::default();
+        let tx = self
+            .store
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let ids: Vec<i64> = tx
+                .prepare_cached("SELECT id FROM partners")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            // Per partner, so each delete is a range of the primary key, not a scan.
+            let mut samples =
+                tx.prepare_cached("DELETE FROM health_samples WHERE partner_id = ?1 AND at < ?2")?;
+            let mut rollups = tx.prepare_cached(
+                "DELETE FROM health_rollups WHERE partner_id = ?1 AND resolution = ?2 AND bucket < ?3",
+            )?;
+            for id in ids {
+                report.samples_deleted += samples.execute(params![id, samples_before])? as u64;
+                // A bucket goes once all of it is past the horizon.
+                report.minute_rollups_deleted += rollups.execute(params![
+                    id,
+                    Resolution::Minute.seconds(),
+                    minutes_before - Resolution::Minute.seconds() + 1
+                ])? as u64;
+                report.hour_rollups_deleted += rollups.execute(params![
+                    id,
+                    Resolution::Hour.seconds(),
+                    hours_before - Resolution::Hour.seconds() + 1
+                ])? as u64;
+            }
+        }
+        tx.commit()?;
+        let conn = self.store.conn();
+        let free_before: i64 = conn.pragma_query_value(None, "freelist_count", |r| r.get(0))?;
+        // incremental_vacuum frees one page per step: step it to the end (execute_batch
+        // would step once and free a single page).
+        let mut vacuum = conn.prepare("PRAGMA incremental_vacuum")?;
+        let mut rows = vacuum.query([])?;
+        while rows.next()?.is_some() {}
+        let free_after: i64 = conn.pragma_query_value(None, "freelist_count", |r| r.get(0))?;
+        report.pages_freed = u64::try_from(free_before - free_after).unwrap_or(0);
+        tracing::info!(
+            samples = report.samples_deleted,
+            minute_rollups = report.minute_rollups_deleted,
+            hour_rollups = report.hour_rollups_deleted,
+            pages_freed = report.pages_freed,
+            "health history retention ran"
+        );
+        Ok(report)
+    }
+}
+
+impl PartnerRow {
+    /// The hold in force at `at`: paused wins over maintenance (by hand or by window).
+    fn hold_at(&self, at: DateTime<Utc>) -> Option<Hold> {
+        if self.paused {
+            Some(Hold::Paused)
+        } else if self.maintenance || self.windows.iter().any(|w| w.schedule.is_open_at(at)) {
+            Some(Hold::Maintenance)
+        } else {
+            None
+        }
+    }
+}
+
+fn load_partner(tx: &Transaction<'_>, partner_id: u32) -> Result<Option<PartnerRow>> {
+    let found: Option<(String, String)> = tx
+        .prepare_cached("SELECT name, tier FROM partners WHERE id = ?1")?
+        .query_row([partner_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((name, tier)) = found else {
+        return Ok(None);
+    };
+    let tier: Tier = tier.parse()?;
+    let current = tx
+        .prepare_cached(
+            "SELECT state, since, reason, error_class, observed, observed_reason,
+                    observed_error_class, consecutive_failures, consecutive_successes,
+                    paused, maintenance, last_check_at, last_latency_ms, last_outcome
+             FROM health_current WHERE partner_id = ?1",
+        )?
+        .query_row([partner_id], |r| {
+            let status = HealthStatus {
+                state: state_word(&r.get::<_, String>(0)?)?,
+                since: r.get::<_, Option<i64>>(1)?.map(from_unix),
+                reason: r.get(2)?,
+                error_class: r
+                    .get::<_, Option<String>>(3)?
+                    .as_deref()
+                    .and_then(parse_error_class),
+                observed: state_word(&r.get::<_, String>(4)?)?,
+                observed_reason: r.get(5)?,
+                observed_error_class: r
+                    .get::<_, Option<String>>(6)?
+                    .as_deref()
+                    .and_then(parse_error_class),
+                consecutive_failures: r.get(7)?,
+                consecutive_successes: r.get(8)?,
+            };
+            let last = match (r.get::<_, Option<i64>>(11)?, r.get(12)?, r.get(13)?) {
+                (Some(at), Some(l), Some(o)) => Some((at, l, o)),
+                _ => None,
+            };
+            Ok((status, r.get::<_, bool>(9)?, r.get::<_, bool>(10)?, last))
+        })
+        .optional()?;
+    let (status, paused, maintenance, last_check) = current.unwrap_or_default();
+    Ok(Some(PartnerRow {
+        name,
+        tier,
+        status,
+        paused,
+        maintenance,
+        windows: windows_for(tx, partner_id)?,
+        last_check,
+    }))
+}
+
+fn save_status(tx: &Transaction<'_>, partner_id: u32, row: &PartnerRow) -> Result<()> {
+    let s = &row.status;
+    let since = s.since.map(|t| t.timestamp());
+    tx.prepare_cached(
+        "INSERT INTO health_current (partner_id, state, since, reason, error_class, observed,
+             observed_reason, observed_error_class, consecutive_failures, consecutive_successes,
+             paused, maintenance, last_check_at, last_latency_ms, last_outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT (partner_id) DO UPDATE SET state = excluded.state, since = excluded.since,
+             reason = excluded.reason, error_class = excluded.error_class,
+             observed = excluded.observed, observed_reason = excluded.observed_reason,
+             observed_error_class = excluded.observed_error_class,
+             consecutive_failures = excluded.consecutive_failures,
+             consecutive_successes = excluded.consecutive_successes,
+             paused = excluded.paused, maintenance = excluded.maintenance,
+             last_check_at = excluded.last_check_at, last_latency_ms = excluded.last_latency_ms,
+             last_outcome = excluded.last_outcome",
+    )?
+    .execute(params![
+        partner_id,
+        s.state.as_str(),
+        since,
+        s.reason,
+        s.error_class.map(ErrorClass::as_str),
+        s.observed.as_str(),
+        s.observed_reason,
+        s.observed_error_class.map(ErrorClass::as_str),
+        s.consecutive_failures,
+        s.consecutive_successes,
+        row.paused,
+        row.maintenance,
+        row.last_check.map(|l| l.0),
+        row.last_check.map(|l| l.1),
+        row.last_check.map(|l| l.2),
+    ])?;
+    Ok(())
+}
+
+fn insert_transition(tx: &Transaction<'_>, partner_id: u32, t: &Transition) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO health_transitions (partner_id, at, from_state, to_state, reason, error_class)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        partner_id,
+        t.at.timestamp(),
+        t.from.as_str(),
+        t.to.as_str(),
+        t.reason,
+        t.error_class.map(ErrorClass::as_str),
+    ])?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading
+
+/// A partner's state as the health page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CurrentHealth {
+    pub state: HealthState,
+    /// When the state began (`None`: never checked).
+    pub since: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub error_class: Option<ErrorClass>,
+    pub consecutive_failures: u32,
+    pub consecutive_successes: u32,
+    pub paused: bool,
+    pub maintenance: bool,
+    pub last_check_at: Option<DateTime<Utc>>,
+    pub last_latency_ms: Option<u32>,
+}
+
+/// A stored transition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredTransition {
+    pub id: i64,
+    #[serde(flatten)]
+    pub transition: Transition,
+}
+
+/// A period when a partner was unhealthy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Incident {
+    pub start: DateTime<Utc>,
+    /// `None` while it goes on.
+    pub end: Option<DateTime<Utc>>,
+    pub ongoing: bool,
+    /// To its end, or to now while ongoing.
+    pub duration_secs: i64,
+    pub reason: String,
+    pub error_class: Option<ErrorClass>,
+}
+
+/// Uptime in percent over the usual windows, `None` where there is no data. Degraded counts
+/// as up; unknown, paused and maintenance time is left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct UptimeWindows {
+    #[serde(rename = "24h")]
+    pub h24: Option<f64>,
+    #[serde(rename = "7d")]
+    pub d7: Option<f64>,
+    #[serde(rename = "30d")]
+    pub d30: Option<f64>,
+    #[serde(rename = "90d")]
+    pub d90: Option<f64>,
+    #[serde(rename = "1y")]
+    pub y1: Option<f64>,
+}
+
+impl UptimeWindows {
+    pub const WINDOWS: [(&'static str, Duration); 5] = [
+        ("24h", Duration::hours(24)),
+        ("7d", Duration::days(7)),
+        ("30d", Duration::days(30)),
+        ("90d", Duration::days(90)),
+        ("1y", Duration::days(365)),
+    ];
+
+    pub fn values(&self) -> [(&'static str, Option<f64>); 5] {
+        [
+            ("24h", self.h24),
+            ("7d", self.d7),
+            ("30d", self.d30),
+            ("90d", self.d90),
+            ("1y", self.y1),
+        ]
+    }
+}
+
+/// Latency percentiles of successful checks over a range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LatencySummary {
+    pub p50: Option<u32>,
+    pub p95: Option<u32>,
+    /// Successful checks the figures are drawn from.
+    pub checks: u64,
+    /// True when estimated from rollup histograms rather than raw samples.
+    pub estimated: bool,
+}
+
+/// One rollup row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rollup {
+    pub start: DateTime<Utc>,
+    pub resolution: Resolution,
+    pub checks: u64,
+    pub ok: u64,
+    pub degraded: u64,
+    pub failed: u64,
+    pub latency_sum_ms: u64,
+    pub latency_max_ms: u64,
+    #[serde(skip)]
+    pub histogram: [u64; BINS],
+}
+
+/// History over a range: raw samples for short ranges, rollups for long ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Series {
+    Samples(Vec<Sample>),
+    Rollups(Vec<Rollup>),
+}
+
+/// Everything the health page and `ecosystem health` show for one partner.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthReport {
+    pub partner: String,
+    pub state: HealthState,
+    pub since: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub error_class: Option<ErrorClass>,
+    #[serde(serialize_with = "ser_time")]
+    pub from: DateTime<Utc>,
+    #[serde(serialize_with = "ser_time")]
+    pub to: DateTime<Utc>,
+    pub uptime: UptimeWindows,
+    pub latency_ms: LatencySummary,
+    pub incidents: Vec<Incident>,
+    #[serde(flatten)]
+    pub series: Series,
+}
+
+fn ser_time<S: Serializer>(t: &DateTime<Utc>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// Read-only queries over a connection (any connection: readers do not wait for the writer).
+pub struct HealthHistory<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> HealthHistory<'c> {
+    pub fn new(conn: &'c Connection) -> Self {
+        HealthHistory { conn }
+    }
+
+    /// The partner's current state; `unknown` with no `since` before its first check.
+    pub fn current(&self, partner_id: u32) -> Result<CurrentHealth> {
+        let found = self
+            .conn
+            .prepare_cached(
+                "SELECT state, since, reason, error_class, consecutive_failures,
+                        consecutive_successes, paused, maintenance, last_check_at, last_latency_ms
+                 FROM health_current WHERE partner_id = ?1",
+            )?
+            .query_row([partner_id], |r| {
+                Ok(CurrentHealth {
+                    state: state_word(&r.get::<_, String>(0)?)?,
+                    since: r.get::<_, Option<i64>>(1)?.map(from_unix),
+                    reason: r.get(2)?,
+                    error_class: r
+                        .get::<_, Option<String>>(3)?
+                        .as_deref()
+                        .and_then(parse_error_class),
+                    consecutive_failures: r.get(4)?,
+                    consecutive_successes: r.get(5)?,
+                    paused: r.get(6)?,
+                    maintenance: r.get(7)?,
+                    last_check_at: r.get::<_, Option<i64>>(8)?.map(from_unix),
+                    last_latency_ms: r.get(9)?,
+                })
+            })
+            .optional()?;
+        Ok(found.unwrap_or(CurrentHealth {
+            state: HealthState::Unknown,
+            since: None,
+            reason: None,
+            error_class: None,
+            consecutive_failures: 0,
+            consecutive_successes: 0,
+            paused: false,
+            maintenance: false,
+            last_check_at: None,
+            last_latency_ms: None,
+        }))
+    }
+
+    /// The last transition at or before `at`: the state in force then.
+    pub fn transition_before(
+        &self,
+        partner_id: u32,
+        at: DateTime<Utc>,
+    ) -> Result<Option<StoredTransition>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, at, from_state, to_state, reason, error_class FROM health_transitions
+                 WHERE partner_id = ?1 AND at <= ?2 ORDER BY at DESC, id DESC LIMIT 1",
+            )?
+            .query_row(params![partner_id, at.timestamp()], transition_from_row)
+            .optional()?)
+    }
+
+    /// Transitions with `from < at <= to`, oldest first.
+    pub fn transitions(
+        &self,
+        partner_id: u32,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StoredTransition>> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT id, at, from_state, to_state, reason, error_class FROM health_transitions
+                 WHERE partner_id = ?1 AND at > ?2 AND at <= ?3 ORDER BY at, id",
+            )?
+            .query_map(
+                params![partner_id, from.timestamp(), to.timestamp()],
+                transition_from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The state in force at `from` (from the transition before it, if any) and the
+    /// transitions after it up to `to`.
+    fn timeline(
+        &self,
+        partner_id: u32,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<(Option<StoredTransition>, Vec<StoredTransition>)> {
+        Ok((
+            self.transition_before(partner_id, from)?,
+            self.transitions(partner_id, from, to)?,
+        ))
+    }
+
+    /// Uptime in percent over `[from, to)`, time-weighted from transitions; `None` when no
+    /// time in the range counts (no data, or all of it paused, maintenance or unknown).
+    pub fn uptime(
+        &self,
+        partner_id: u32,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Option<f64>> {
+        let (before, after) = self.timeline(partner_id, from, to)?;
+        Ok(uptime_of(before.as_ref(), &after, from, to))
+    }
+
+    /// Uptime over the last 24 h, 7, 30, 90 days and a year, from one read of the year.
+    pub fn uptime_windows(&self, partner_id: u32, now: DateTime<Utc>) -> Result<UptimeWindows> {
+        let year_start = now - Duration::days(365);
+        let (before, after) = self.timeline(partner_id, year_start, now)?;
+        let of = |d: Duration| {
+            let from = now - d;
+            // The state at `from` is the last transition at or before it.
+            let split = after.partition_point(|t| t.transition.at <= from);
+            let prior = if split > 0 {
+                Some(&after[split - 1])
+            } else {
+                before.as_ref()
+            };
+            uptime_of(prior, &after[split..], from, now)
+        };
+        Ok(UptimeWindows {
+            h24: of(Duration::hours(24)),
+            d7: of(Duration::days(7)),
+            d30: of(Duration::days(30)),
+            d90: of(Duration::days(90)),
+            y1: of(Duration::days(365)),
+        })
+    }
+
+    /// Unhealthy periods that overlap `[from, now]`, oldest first; durations are whole
+    /// (not clipped to the range).
+    pub fn incidents(
+        &self,
+        partner_id: u32,
+        from: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Incident>> {
+        let (before, after) = self.timeline(partner_id, from, now)?;
+        let mut out = Vec::new();
+        let mut open: Option<&Transition> = before
+            .as_ref()
+            .map(|t| &t.transition)
+            .filter(|t| t.to == HealthState::Unhealthy);
+        for t in after.iter().map(|t| &t.transition) {
+            match (open, t.to == HealthState::Unhealthy) {
+                (Some(start), false) => {
+                    out.push(incident(start, Some(t.at), now));
+                    open = None;
+                }
+                (None, true) => open = Some(t),
+                _ => {}
+            }
+        }
+        if let Some(start) = open {
+            out.push(incident(start, None, now));
+        }
+        Ok(out)
+    }
+
+    /// Raw samples with `from <= at < to`, oldest first.
+    pub fn samples(
+        &self,
+        partner_id: u32,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Sample>> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT at, latency_ms, outcome FROM health_samples
+                 WHERE partner_id = ?1 AND at >= ?2 AND at < ?3 ORDER BY at",
+            )?
+            .query_map(params![partner_id, from.timestamp(), to.timestamp()], |r| {
+                let (outcome, error_class) = decode_outcome(r.get(2)?);
+                Ok(Sample {
+                    at: from_unix(r.get(0)?),
+                    latency_ms: r.get(1)?,
+                    outcome,
+                    error_class,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Rollups of one resolution whose bucket starts in `[from, to)`, oldest first (`from` is
+    /// rounded down to its bucket).
+    pub fn rollups(
+        &self,
+        partner_id: u32,
+        resolution: Resolution,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Rollup>> {
+        let sql = format!(
+            "SELECT bucket, checks, ok, degraded, failed, latency_sum, latency_max, {}
+             FROM health_rollups
+             WHERE partner_id = ?1 AND resolution = ?2 AND bucket >= ?3 AND bucket < ?4
+             ORDER BY bucket",
+            hist_columns().join(", ")
+        );
+        let rows = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(
+                params![
+                    partner_id,
+                    resolution.seconds(),
+                    resolution.bucket(from.timestamp()),
+                    to.timestamp()
+                ],
+                |r| {
+                    let mut histogram = [0u64; BINS];
+                    for (i, h) in histogram.iter_mut().enumerate() {
+                        *h = count(r, 7 + i)?;
+                    }
+                    Ok(Rollup {
+                        start: from_unix(r.get(0)?),
+                        resolution,
+                        checks: count(r, 1)?,
+                        ok: count(r, 2)?,
+                        degraded: count(r, 3)?,
+                        failed: count(r, 4)?,
+                        latency_sum_ms: count(r, 5)?,
+                        latency_max_ms: count(r, 6)?,
+                        histogram,
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The resolution a range is drawn at: raw samples up to [`SAMPLES_UP_TO`], hour rollups
+    /// while the range starts within [`HOUR_ROLLUPS_KEPT`] of now, day rollups beyond.
+    pub fn resolution_for(
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<Resolution> {
+        if to - from <= SAMPLES_UP_TO {
+            None
+        } else if from >= now - HOUR_ROLLUPS_KEPT {
+            Some(Resolution::Hour)
+        } else {
+            Some(Resolution::Day)
+        }
+    }
+
+    /// Samples or rollups over `[from, to)`, at the resolution the range calls for.
+    pub fn series(
+        &self,
+        partner_id: u32,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Series> {
+        Ok(match Self::resolution_for(from, to, now) {
+            None => Series::Samples(self.samples(partner_id, from, to)?),
+            Some(res) => Series::Rollups(self.rollups(partner_id, res, from, to)?),
+        })
+    }
+
+    /// p50/p95 latency of successful checks over `[from, to)`: exact from raw samples for
+    /// short ranges, estimated from rollup histograms (linear within a bin) for long ones.
+    pub fn latency(
+        &self,
+        partner_id: u32,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<LatencySummary> {
+        match Self::resolution_for(from, to, now) {
+            None => {
+                let mut latencies: Vec<u32> = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT latency_ms FROM health_samples
+                         WHERE partner_id = ?1 AND at >= ?2 AND at < ?3 AND outcome < ?4",
+                    )?
+                    .query_map(
+                        params![partner_id, from.timestamp(), to.timestamp(), FAILED_BASE],
+                        |r| r.get(0),
+                    )?
+                    .collect::<rusqlite::Result<_>>()?;
+                latencies.sort_unstable();
+                Ok(LatencySummary {
+                    p50: nearest_rank(&latencies, 0.50),
+                    p95: nearest_rank(&latencies, 0.95),
+                    checks: latencies.len() as u64,
+                    estimated: false,
+                })
+            }
+            Some(res) => {
+                let rows = self.rollups(partner_id, res, from, to)?;
+                let mut hist = [0u64; BINS];
+                let mut max = 0u64;
+                for r in &rows {
+                    for (h, v) in hist.iter_mut().zip(r.histogram) {
+                        *h += v;
+                    }
+                    max = max.max(r.latency_max_ms);
+                }
+                Ok(LatencySummary {
+                    p50: histogram_quantile(&hist, max, 0.50),
+                    p95: histogram_quantile(&hist, max, 0.95),
+                    checks: hist.iter().sum(),
+                    estimated: true,
+                })
+            }
+        }
+    }
+
+    /// The whole report for one partner: state, uptime windows, latency, incidents and the
+    /// history since `from`.
+    pub fn report(
+        &self,
+        partner_id: u32,
+        partner: &str,
+        from: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<HealthReport> {
+        let current = self.current(partner_id)?;
+        Ok(HealthReport {
+            partner: partner.to_string(),
+            state: current.state,
+            since: current.since,
+            reason: current.reason,
+            error_class: current.error_class,
+            from,
+            to: now,
+            uptime: self.uptime_windows(partner_id, now)?,
+            latency_ms: self.latency(partner_id, from, now, now)?,
+            incidents: self.incidents(partner_id, from, now)?,
+            series: self.series(partner_id, from, now, now)?,
+        })
+    }
+}
+
+/// A non-negative counter column.
+fn count(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0))
+}
+
+fn transition_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTransition> {
+    Ok(StoredTransition {
+        id: r.get(0)?,
+        transition: Transition {
+            at: from_unix(r.get(1)?),
+            from: state_word(&r.get::<_, String>(2)?)?,
+            to: state_word(&r.get::<_, String>(3)?)?,
+            reason: r.get(4)?,
+            error_class: r
+                .get::<_, Option<String>>(5)?
+                .as_deref()
+                .and_then(parse_error_class),
+        },
+    })
+}
+
+fn incident(start: &Transition, end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Incident {
+    Incident {
+        start: start.at,
+        end,
+        ongoing: end.is_none(),
+        duration_secs: (end.unwrap_or(now) - start.at).num_seconds().max(0),
+        reason: start.reason.clone(),
+        error_class: start.error_class,
+    }
+}
+
+/// Up time / (up + down time) over `[from, to)`, given the transition in force at `from`
+/// and the ones after it (oldest first).
+fn uptime_of(
+    prior: Option<&StoredTransition>,
+    after: &[StoredTransition],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Option<f64> {
+    let mut state = prior.map_or(HealthState::Unknown, |t| t.transition.to);
+    let mut cursor = from;
+    let (mut up, mut counted) = (0i64, 0i64);
+    let mut add = |state: HealthState, start: DateTime<Utc>, end: DateTime<Utc>| {
+        let secs = (end.min(to) - start.max(from)).num_seconds().max(0);
+        if is_accounted(state) {
+            counted += secs;
+            if is_up(state) {
+                up += secs;
+            }
+        }
+    };
+    for t in after.iter().map(|t| &t.transition) {
+        if t.at >= to {
+            break;
+        }
+        add(state, cursor, t.at);
+        cursor = t.at.max(from);
+        state = t.to;
+    }
+    add(state, cursor, to);
+    (counted > 0).then(|| up as f64 * 100.0 / counted as f64)
+}
+
+/// The nearest-rank percentile of sorted values.
+fn nearest_rank(sorted: &[u32], q: f64) -> Option<u32> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted.get(rank - 1).copied()
+}
+
+/// Estimates a percentile from the histogram: find the bin holding the rank, interpolate
+/// linearly inside it (the last bin reaches up to the largest latency seen).
+fn histogram_quantile(hist: &[u64; BINS], max: u64, q: f64) -> Option<u32> {
+    let total: u64 = hist.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+    let mut seen = 0u64;
+    for (i, &count) in hist.iter().enumerate() {
+        if count == 0 || seen + count < rank {
+            seen += count;
+            continue;
+        }
+        let lower = if i == 0 {
+            0
+        } else {
+            u64::from(LATENCY_BUCKETS_MS[i - 1])
+        };
+        let upper = LATENCY_BUCKETS_MS
+            .get(i)
+            .map_or(max, |b| u64::from(*b))
+            .min(max.max(lower));
+        let within = (rank - seen) as f64 / count as f64;
+        let value = lower as f64 + (upper.saturating_sub(lower)) as f64 * within;
+        return u32::try_from(value.round() as u64).ok();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_code_round_trips() {
+        for class in ERROR_CLASSES {
+            let code = FAILED_BASE + error_class_code(class);
+            assert_eq!(
+                decode_outcome(code),
+                (SampleOutcome::Failed, Some(class)),
+                "{class}"
+            );
+        }
+        assert_eq!(decode_outcome(OUTCOME_OK).0, SampleOutcome::Ok);
+    }
+
+    #[test]
+    fn a_histogram_estimate_lands_in_the_right_bin() {
+        let mut hist = [0u64; BINS];
+        hist[bin_of(80)] = 90; // 50 < x <= 100
+        hist[bin_of(900)] = 10; // 750 < x <= 1000
+        let p50 = histogram_quantile(&hist, 950, 0.5).unwrap();
+        let p95 = histogram_quantile(&hist, 950, 0.95).unwrap();
+        assert!((50..=100).contains(&p50), "p50 {p50} in (50, 100]");
+        assert!((750..=950).contains(&p95), "p95 {p95} in (750, 950]");
+    }
+}
