@@ -24,6 +24,10 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         commands::add_partner,
         commands::partner_facets,
         commands::workspace_info,
+        commands::credentials::partner_detail,
+        commands::credentials::set_credential,
+        commands::credentials::remove_credential,
+        commands::credentials::test_connection,
     ])
 }
 

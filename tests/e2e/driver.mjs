@@ -13,6 +13,7 @@ const root = resolve(here, "../..");
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
 export const APP_BIN = process.env.APP_BIN ?? join(targetDir, "debug/ecosystem-desktop");
 export const CLI_BIN = process.env.CLI_BIN ?? join(targetDir, "debug/ecosystem");
+export const SIM_BIN = process.env.SIM_BIN ?? join(targetDir, "debug/partner-sim");
 export const SCREENSHOTS = join(here, "screenshots");
 
 function freePort() {
@@ -42,6 +43,29 @@ async function waitForDriver(port, child, log) {
   throw new Error(`tauri-driver did not answer on port ${port}: ${log()}`);
 }
 
+/** Rejects when `promise` takes longer than `ms`. */
+function withTimeout(promise, ms) {
+  let timer;
+  const late = new Promise((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** Ends a child with SIGTERM (tauri-driver reaps WebKitWebDriver only on a catchable signal),
+ *  and with SIGKILL if it is still there after `graceMs`. */
+export async function endProcess(child, graceMs = 10_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  try {
+    await withTimeout(exited, graceMs);
+  } catch {
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
 /** A fresh folder with an empty database path inside. */
 export function freshWorkspace(label) {
   const dir = mkdtempSync(join(tmpdir(), `ecosystem-e2e-${label}-`));
@@ -57,34 +81,41 @@ export function cliJson(db, args) {
   return JSON.parse(cli(db, [...args, "--format", "json"]));
 }
 
-/** Launches the app on `db`. Call `stop()` when done; it ends the driver with SIGTERM. */
-export async function launchApp(db) {
+/** Launches the app on `db`, with `env` added to its environment. Call `stop()` when done; it
+ *  ends the driver with SIGTERM. `log()` is what the driver and the app wrote to stdout and stderr. */
+export async function launchApp(db, env = {}) {
   const port = await freePort();
   const nativePort = await freePort();
   let output = "";
   const driver = spawn(
     "tauri-driver",
     ["--port", String(port), "--native-port", String(nativePort), "--native-driver", "/usr/bin/WebKitWebDriver"],
-    { env: { ...process.env, ECOSYSTEM_DB: db, USER: "e2e-app" }, stdio: ["ignore", "pipe", "pipe"] },
+    { env: { ...process.env, ...env, ECOSYSTEM_DB: db, USER: "e2e-app" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   driver.stdout.on("data", (d) => (output += d));
   driver.stderr.on("data", (d) => (output += d));
-  await waitForDriver(port, driver, () => output);
-  const browser = await remote({
-    hostname: "127.0.0.1",
-    port,
-    logLevel: "warn",
-    connectionRetryCount: 1,
-    capabilities: { "tauri:options": { application: APP_BIN } },
-  });
+  let browser;
+  try {
+    await waitForDriver(port, driver, () => output);
+    browser = await remote({
+      hostname: "127.0.0.1",
+      port,
+      logLevel: "warn",
+      connectionRetryCount: 1,
+      capabilities: { "tauri:options": { application: APP_BIN } },
+    });
+  } catch (e) {
+    // A driver left running would keep this test file from ever finishing.
+    await endProcess(driver);
+    throw e;
+  }
   const stop = async () => {
     try {
-      await browser.deleteSession();
+      await withTimeout(browser.deleteSession(), 15_000);
     } catch {
       // the session may already be gone
     }
-    driver.kill("SIGTERM");
-    await new Promise((r) => (driver.exitCode !== null ? r() : driver.once("exit", r)));
+    await endProcess(driver);
   };
   return { browser, stop, log: () => output };
 }

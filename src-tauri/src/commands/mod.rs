@@ -7,6 +7,8 @@ use tauri::State;
 
 use crate::AppState;
 
+pub mod credentials;
+
 /// The one error shape that crosses to the UI.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct CommandError {
@@ -42,10 +44,10 @@ fn leading_field(message: &str) -> Option<String> {
         .then(|| head.to_string())
 }
 
-type CommandResult<T> = Result<T, CommandError>;
+pub(crate) type CommandResult<T> = Result<T, CommandError>;
 
 /// Runs `f` on the registry on a blocking thread, so SQLite never stalls the UI's event loop.
-async fn with_registry<T: Send + 'static>(
+pub(crate) async fn with_registry<T: Send + 'static>(
     state: State<'_, AppState>,
     f: impl FnOnce(&mut Registry) -> ecosystem_core::Result<T> + Send + 'static,
 ) -> CommandResult<T> {

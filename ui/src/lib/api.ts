@@ -3,10 +3,14 @@
 import { commands } from "./bindings";
 import { asCommandError, CommandFailure } from "./errors";
 import type {
+  ConnectionCheckView,
+  CredentialInput,
+  CredentialMeta,
   Facets,
   NewPartner,
   Outcome,
   Partner,
+  PartnerDetail,
   PartnerFilter,
   WorkspaceInfo,
 } from "./types";
@@ -45,4 +49,29 @@ export function workspaceInfo(): Promise<WorkspaceInfo> {
 /** Adds a partner; a refusal comes back as the answer's error so the form can place it. */
 export function addPartner(partner: NewPartner): Promise<Outcome<Partner>> {
   return settle(commands.addPartner(partner));
+}
+
+/** A partner's page: its record, contract, credential metadata and usable credential types. */
+export function partnerDetail(name: string): Promise<PartnerDetail> {
+  return unwrap(commands.partnerDetail(name));
+}
+
+/**
+ * Stores a partner's credential (a replacement only once a connection test with it passes);
+ * a refusal comes back as the answer's error so the form can place it.
+ */
+export function setCredential(
+  partner: string,
+  input: CredentialInput,
+): Promise<Outcome<CredentialMeta>> {
+  return settle(commands.setCredential(partner, input));
+}
+
+export function removeCredential(partner: string): Promise<Outcome<null>> {
+  return settle(commands.removeCredential(partner));
+}
+
+/** Tests the connection with the stored credential; the check itself says what failed. */
+export function testConnection(partner: string): Promise<Outcome<ConnectionCheckView>> {
+  return settle(commands.testConnection(partner));
 }

@@ -13,9 +13,44 @@ export const commands = {
 	/**  The capabilities, tags and owners in use, for the filter menus. */
 	partnerFacets: () => typedError<Facets, CommandError_Serialize>(__TAURI_INVOKE("partner_facets")),
 	workspaceInfo: () => typedError<WorkspaceInfo, CommandError_Serialize>(__TAURI_INVOKE("workspace_info")),
+	/**  The partner page: record, contract, credential metadata and the credential types it takes. */
+	partnerDetail: (name: string) => typedError<PartnerDetail_Serialize, CommandError_Serialize>(__TAURI_INVOKE("partner_detail", { name })),
+	/**
+	 *  Stores the partner's credential. A first credential is stored as given; one that replaces
+	 *  another is stored only once a connection test with it is healthy or degraded.
+	 */
+	setCredential: (partner: string, input: CredentialInput_Deserialize) => typedError<CredentialMeta_Serialize, CommandError_Serialize>(__TAURI_INVOKE("set_credential", { partner, input })),
+	/**  Removes the partner's credential from the keyring and the database. */
+	removeCredential: (partner: string) => typedError<null, CommandError_Serialize>(__TAURI_INVOKE("remove_credential", { partner })),
+	/**  Tests the connection to the partner with its stored credential (if it has one). */
+	testConnection: (partner: string) => typedError<ConnectionCheckView_Serialize, CommandError_Serialize>(__TAURI_INVOKE("test_connection", { partner })),
 };
 
 /* Types */
+/**  One capability probed by a connection test. */
+export type CapabilityView = CapabilityView_Serialize | CapabilityView_Deserialize;
+
+/**  One capability probed by a connection test. */
+export type CapabilityView_Deserialize = {
+	name: string,
+	ok: boolean,
+	/**  Why it failed ("credentials_rejected: ..."); never a secret. */
+	reason?: string | null,
+};
+
+/**  One capability probed by a connection test. */
+export type CapabilityView_Serialize = {
+	name: string,
+	ok: boolean,
+	/**  Why it failed ("credentials_rejected: ..."); never a secret. */
+	reason: string | null,
+};
+
+/**  The outcome of a connection test, as `ecosystem check` and the health poller see it. */
+export type CheckState = "healthy" | 
+/**  Reachable, but slow or with some capability failing. */
+"degraded" | "unhealthy";
+
 /**  The one error shape that crosses to the UI. */
 export type CommandError = CommandError_Serialize | CommandError_Deserialize;
 
@@ -36,6 +71,148 @@ export type CommandError_Serialize = {
 	/**  The form field at fault, when there is one. */
 	field: string | null,
 };
+
+/**  What a connection test found, as the partner page shows it. */
+export type ConnectionCheckView = ConnectionCheckView_Serialize | ConnectionCheckView_Deserialize;
+
+/**  What a connection test found, as the partner page shows it. */
+export type ConnectionCheckView_Deserialize = {
+	state: CheckState,
+	latency_ms: number,
+	error_class?: ErrorClass | null,
+	reason?: string | null,
+	capabilities: CapabilityView_Deserialize[],
+};
+
+/**  What a connection test found, as the partner page shows it. */
+export type ConnectionCheckView_Serialize = {
+	state: CheckState,
+	latency_ms: number,
+	error_class: ErrorClass | null,
+	reason: string | null,
+	capabilities: CapabilityView_Serialize[],
+};
+
+/**  A partner's contract. */
+export type Contract = Contract_Serialize | Contract_Deserialize;
+
+/**  A partner's contract. */
+export type Contract_Deserialize = {
+	partner: string,
+	start: string,
+	end: string,
+	notice_days: number,
+	auto_renew: boolean,
+	/**  The availability the partner promises, in percent (for example 99.9). */
+	sla_target: number | null,
+	/**  The contract value as a plain decimal ("120000.00"). */
+	value?: string | null,
+	currency?: string | null,
+	/**  The last day on which notice can be given: end minus notice days. */
+	notice_deadline: string,
+};
+
+/**  A partner's contract. */
+export type Contract_Serialize = {
+	partner: string,
+	start: string,
+	end: string,
+	notice_days: number,
+	auto_renew: boolean,
+	/**  The availability the partner promises, in percent (for example 99.9). */
+	sla_target: number | null,
+	/**  The contract value as a plain decimal ("120000.00"). */
+	value: string | null,
+	currency: string | null,
+	/**  The last day on which notice can be given: end minus notice days. */
+	notice_deadline: string,
+};
+
+/**  The fields of each credential type, mirroring `ecosystem_core::Credential`. */
+export type CredentialFields = CredentialFields_Serialize | CredentialFields_Deserialize;
+
+/**  The fields of each credential type, mirroring `ecosystem_core::Credential`. */
+export type CredentialFields_Deserialize = { type: "api_key"; header: string; key: string } | { type: "bearer"; token: string } | { type: "basic"; username: string; password: string } | { type: "oauth_client_credentials"; token_url: string; client_id: string; client_secret: string; scope?: string | null } | { type: "snowflake_key_pair"; account: string; user: string; private_key_pem: string } | { type: "datadog_keys"; api_key: string; app_key?: string | null } | { type: "client_certificate"; cert_pem: string; key_pem: string };
+
+/**  The fields of each credential type, mirroring `ecosystem_core::Credential`. */
+export type CredentialFields_Serialize = { type: "api_key"; header: string; key: string } | { type: "bearer"; token: string } | { type: "basic"; username: string; password: string } | { type: "oauth_client_credentials"; token_url: string; client_id: string; client_secret: string; scope: string | null } | { type: "snowflake_key_pair"; account: string; user: string; private_key_pem: string } | { type: "datadog_keys"; api_key: string; app_key: string | null } | { type: "client_certificate"; cert_pem: string; key_pem: string };
+
+/**
+ *  A credential as the form sends it: plain strings, turned into [`Secret`]s on arrival.
+ *  Deliberately neither `Serialize` nor `Debug`, so it can be neither echoed nor logged.
+ */
+export type CredentialInput = CredentialInput_Serialize | CredentialInput_Deserialize;
+
+/**
+ *  A credential as the form sends it: plain strings, turned into [`Secret`]s on arrival.
+ *  Deliberately neither `Serialize` nor `Debug`, so it can be neither echoed nor logged.
+ */
+export type CredentialInput_Deserialize = {
+	credential: CredentialFields_Deserialize,
+	/**  When the platform stops accepting it (YYYY-MM-DD), if known. */
+	expires_on?: string | null,
+};
+
+/**
+ *  A credential as the form sends it: plain strings, turned into [`Secret`]s on arrival.
+ *  Deliberately neither `Serialize` nor `Debug`, so it can be neither echoed nor logged.
+ */
+export type CredentialInput_Serialize = {
+	credential: CredentialFields_Serialize,
+	/**  When the platform stops accepting it (YYYY-MM-DD), if known. */
+	expires_on: string | null,
+};
+
+/**  What the database records about a partner's credential: never the secret. */
+export type CredentialMeta = CredentialMeta_Serialize | CredentialMeta_Deserialize;
+
+/**  What the database records about a partner's credential: never the secret. */
+export type CredentialMeta_Deserialize = {
+	partner: string,
+	credential_type: CredentialType,
+	/**  Non-secret identity shown to people: user name, client id, key header, account. */
+	label?: string | null,
+	/**  When the platform will stop accepting it, if known (YYYY-MM-DD). */
+	expires_on?: string | null,
+	updated_at: string,
+};
+
+/**  What the database records about a partner's credential: never the secret. */
+export type CredentialMeta_Serialize = {
+	partner: string,
+	credential_type: CredentialType,
+	/**  Non-secret identity shown to people: user name, client id, key header, account. */
+	label: string | null,
+	/**  When the platform will stop accepting it, if known (YYYY-MM-DD). */
+	expires_on: string | null,
+	updated_at: string,
+};
+
+/**  The scheme of a credential, without its secret. */
+export type CredentialType = "api_key" | "bearer" | "basic" | "oauth_client_credentials" | "snowflake_key_pair" | "datadog_keys" | "client_certificate";
+
+/**  Why a call to a partner failed. */
+export type ErrorClass = 
+/**  401/403, or a token the platform refused. */
+"credentials_rejected" | 
+/**  404: the thing asked for is not there. */
+"not_found" | 
+/**  400/422: the platform refused the request as malformed or invalid. */
+"invalid_request" | 
+/**  429, or the platform's own rate-limit answer. */
+"rate_limited" | 
+/**  No answer within the timeout. */
+"timed_out" | 
+/**  DNS failure, refused or reset connection, TLS failure. */
+"unreachable" | 
+/**  5xx. */
+"platform_error" | 
+/**  An answer that is not what the API promises (malformed JSON, wrong shape, too large). */
+"unexpected_response" | 
+/**  The circuit breaker is open after repeated failures; the call was not made. */
+"circuit_open" | 
+/**  Ecosystem has no credential for a partner that needs one. */
+"missing_credential";
 
 /**  The distinct values present in the registry, for filter menus. */
 export type Facets = {
@@ -84,6 +261,29 @@ export type NewPartner_Serialize = {
 
 /**  A partner as stored in the registry. */
 export type Partner = Partner_Serialize | Partner_Deserialize;
+
+/**  Everything the partner page shows. */
+export type PartnerDetail = PartnerDetail_Serialize | PartnerDetail_Deserialize;
+
+/**  Everything the partner page shows. */
+export type PartnerDetail_Deserialize = {
+	partner: Partner_Deserialize,
+	contract?: Contract_Deserialize | null,
+	/**  What is recorded about the credential; never the secret. */
+	credential?: CredentialMeta_Deserialize | null,
+	/**  The credential types a partner of this kind can use, the usual one first. */
+	allowed_credential_types: CredentialType[],
+};
+
+/**  Everything the partner page shows. */
+export type PartnerDetail_Serialize = {
+	partner: Partner_Serialize,
+	contract: Contract_Serialize | null,
+	/**  What is recorded about the credential; never the secret. */
+	credential: CredentialMeta_Serialize | null,
+	/**  The credential types a partner of this kind can use, the usual one first. */
+	allowed_credential_types: CredentialType[],
+};
 
 /**  Criteria for finding partners; every criterion given must hold. */
 export type PartnerFilter = PartnerFilter_Serialize | PartnerFilter_Deserialize;

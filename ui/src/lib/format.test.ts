@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { asCommandError, CommandFailure, describeError } from "./errors";
-import { countLabel, sentence } from "./format";
+import { countLabel, sentence, timestampLabel } from "./format";
 import { KINDS, LIFECYCLES, TIERS, isKind, isLifecycle, isTier } from "./vocabulary";
 
 describe("countLabel", () => {
@@ -79,5 +79,13 @@ describe("the vocabulary", () => {
     expect(isTier("")).toBe(false);
     expect(isLifecycle("active")).toBe(true);
     expect(isLifecycle("constructor")).toBe(false);
+  });
+});
+
+describe("timestampLabel", () => {
+  it("shortens the registry's UTC times to the minute and leaves other text alone", () => {
+    expect(timestampLabel("2026-11-26T13:47:41.123Z")).toBe("2026-11-26 13:47 UTC");
+    expect(timestampLabel("2026-11-26T13:47:41+00:00")).toBe("2026-11-26 13:47 UTC");
+    expect(timestampLabel("yesterday")).toBe("yesterday");
   });
 });

@@ -3,7 +3,15 @@
 // tauri-specta may export a type such as `Partner` as the union of its serialised and
 // deserialised forms (where `owner` may be missing). Reading the types off the commands instead
 // gives exactly what each command returns and accepts, whichever way the bindings were made.
-import type { commands, Lifecycle, PartnerKind, Tier } from "./bindings";
+import type {
+  CheckState,
+  commands,
+  CredentialType,
+  ErrorClass,
+  Lifecycle,
+  PartnerKind,
+  Tier,
+} from "./bindings";
 
 type Commands = typeof commands;
 type Answer<K extends keyof Commands> = Awaited<ReturnType<Commands[K]>>;
@@ -22,7 +30,17 @@ export type CommandError = ErrorOf<Answer<"addPartner">>;
 export type PartnerFilter = Parameters<Commands["listPartners"]>[0];
 /** What add_partner takes. */
 export type NewPartner = Parameters<Commands["addPartner"]>[0];
+/** A partner's page: record, contract, credential metadata, the credential types it takes. */
+export type PartnerDetail = OkData<Answer<"partnerDetail">>;
+/** What is recorded about a credential: never the secret. */
+export type CredentialMeta = OkData<Answer<"setCredential">>;
+/** A partner's contract. */
+export type Contract = NonNullable<PartnerDetail["contract"]>;
+/** What set_credential takes: the credential's fields and its expiry. */
+export type CredentialInput = Parameters<Commands["setCredential"]>[1];
+/** What a connection test found. */
+export type ConnectionCheckView = OkData<Answer<"testConnection">>;
 /** A command's answer: its data, or a CommandError. */
 export type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
 
-export type { Lifecycle, PartnerKind, Tier };
+export type { CheckState, CredentialType, ErrorClass, Lifecycle, PartnerKind, Tier };

@@ -1,7 +1,7 @@
 // The closed word lists of the registry (kinds, tiers, lifecycle states) with their display
 // labels. The Record types make TypeScript fail the build when the generated bindings gain or
 // lose a word, so the menus can never drift from the backend.
-import type { Lifecycle, PartnerKind, Tier } from "./types";
+import type { CheckState, Lifecycle, PartnerKind, Tier } from "./types";
 
 export const KIND_LABELS: Readonly<Record<PartnerKind, string>> = {
   databricks: "Databricks",
@@ -55,4 +55,16 @@ export const LIFECYCLE_TONES: Readonly<Record<Lifecycle, Tone>> = {
   active: "green",
   suspended: "red",
   offboarded: "grey",
+};
+
+export const CHECK_STATE_LABELS: Readonly<Record<CheckState, string>> = {
+  healthy: "Healthy",
+  degraded: "Degraded",
+  unhealthy: "Unhealthy",
+};
+
+export const CHECK_STATE_TONES: Readonly<Record<CheckState, Tone>> = {
+  healthy: "green",
+  degraded: "amber",
+  unhealthy: "red",
 };
