@@ -43,6 +43,12 @@ pub enum Command {
     /// A partner's health: state and since when, uptime (24h to 1y), latency p50/p95,
     /// incidents and the recorded history since --since
     Health(crate::health::HealthArgs),
+    /// Poll every active partner's health on its interval and record it (headless poller);
+    /// --once checks each once (exit 3 if any is unhealthy)
+    Poll(crate::poll::PollArgs),
+    /// Measure the poller: checks, CPU per check, peak RSS, database bytes, schedule lag
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
     /// Set and show a partner's contract
     #[command(subcommand)]
     Contract(ContractCommand),
@@ -307,10 +313,15 @@ impl Command {
             Command::Partner(cmd) => cmd.run(registry),
             Command::Contract(cmd) => cmd.run(registry),
             Command::Credential(cmd) => cmd.run(registry),
-            Command::Health(args) => crate::health::run(registry, args),
             // Handled in main: it has its own exit status.
             Command::Check(args) => crate::check::run(registry, args).map(|_| ()),
             Command::Events(args) => crate::events::run(registry, args).map(|_| ()),
+            Command::Poll(args) => {
+                let db = registry.store().path().to_path_buf();
+                crate::poll::run(registry, &db, args).map(|_| ())
+            }
+            Command::Bench(cmd) => crate::bench::run(cmd).map(|_| ()),
+            Command::Health(args) => crate::health::run(registry, args),
             Command::Contracts(ContractsCommand::Expiring { within, format }) => {
                 let rows = registry.expiring_contracts(within)?;
                 match format {

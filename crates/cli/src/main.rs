@@ -3,11 +3,13 @@
 //! runtime failures exit 1.
 
 mod args;
+mod bench;
 mod check;
 mod credential;
 mod events;
 mod health;
 mod output;
+mod poll;
 
 use std::process::ExitCode;
 
@@ -38,6 +40,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
+    if let args::Command::Bench(bench) = cli.command {
+        return bench::run(bench);
+    }
     let path = match cli.db {
         Some(p) => p,
         None => ecosystem_core::default_db_path()?,
@@ -46,6 +51,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         args::Command::Check(check) => check::run(&registry, check),
         args::Command::Events(events) => events::run(&registry, events),
+        args::Command::Poll(poll) => poll::run(&registry, &path, poll),
         command => command.run(&mut registry).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -30,6 +30,7 @@ pub mod kubeflow;
 pub mod mlflow;
 pub mod mlops;
 pub mod monitoring;
+pub mod poller;
 pub mod resilience;
 pub mod snowflake;
 
