@@ -43,6 +43,9 @@ pub enum Command {
     /// A partner's health: state and since when, uptime (24h to 1y), latency p50/p95,
     /// incidents and the recorded history since --since
     Health(crate::health::HealthArgs),
+    /// SLA compliance per partner for a month or quarter (--period 2026-10 or 2026-Q4; the
+    /// current one to date by default): attained %, budget left, breaches, credit owed
+    Sla(crate::sla::SlaArgs),
     /// Poll every active partner's health on its interval and record it (headless poller);
     /// --once checks each once (exit 3 if any is unhealthy)
     Poll(crate::poll::PollArgs),
@@ -217,6 +220,9 @@ pub enum ContractCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Set a contract's SLA terms (window, time zone, accounting rules, credit tiers, fee);
+    /// flags left out keep their value, and with none the terms are shown
+    SlaTerms(crate::sla::SlaTermsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -322,6 +328,7 @@ impl Command {
             }
             Command::Bench(cmd) => crate::bench::run(cmd).map(|_| ()),
             Command::Health(args) => crate::health::run(registry, args),
+            Command::Sla(args) => crate::sla::run(registry, args),
             Command::Contracts(ContractsCommand::Expiring { within, format }) => {
                 let rows = registry.expiring_contracts(within)?;
                 match format {
@@ -643,6 +650,7 @@ fn print_partners(partners: &[Partner]) {
 impl ContractCommand {
     fn run(self, registry: &mut Registry) -> Result<()> {
         match self {
+            ContractCommand::SlaTerms(args) => crate::sla::set_terms(registry, args),
             ContractCommand::Set(s) => {
                 let notice_days = match s.notice_days {
                     Some(n) => n,

@@ -10,6 +10,7 @@ mod events;
 mod health;
 mod output;
 mod poll;
+mod sla;
 
 use std::process::ExitCode;
 

@@ -22,6 +22,7 @@ pub mod money;
 pub mod registry;
 pub mod secret;
 pub mod sla;
+pub mod sla_terms;
 pub mod store;
 pub mod validate;
 pub mod workspace;

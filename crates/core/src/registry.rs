@@ -24,6 +24,7 @@ use crate::credential_store::{new_keyring_key, CredentialStore, OsKeyring};
 use crate::credentials::{parse_expiry, Credential, CredentialMeta, CredentialType};
 use crate::error::{Error, Result};
 use crate::model::*;
+use crate::sla_terms::{self, ContractSlaTerms};
 use crate::store::Store;
 use crate::{money, validate};
 
@@ -287,6 +288,37 @@ impl Registry {
         let rows = stmt.query_map([], contract_from_row)?;
         rows.map(|r| r.map_err(Error::from).and_then(|r| r))
             .collect()
+    }
+
+    /// Sets the SLA terms of `partner`'s contract (audit `contract.sla_terms`) after
+    /// checking them against the contract with [`crate::sla::SlaTerms::validate`]; returns the
+    /// full terms reports are computed with. The partner must have a contract.
+    pub fn set_sla_terms(
+        &mut self,
+        partner: &str,
+        terms: &ContractSlaTerms,
+    ) -> Result<crate::sla::SlaTerms> {
+        self.write(|w| w.set_sla_terms(partner, terms))?;
+        self.resolved_sla_terms(partner)?
+            .ok_or_else(|| no_contract(partner))
+    }
+
+    /// The SLA terms stored with `partner`'s contract (the defaults until set); `None` when
+    /// the partner has no contract.
+    pub fn sla_terms(&self, partner: &str) -> Result<Option<ContractSlaTerms>> {
+        let conn = self.store.conn();
+        let id = partner_id(conn, partner)?;
+        sla_terms_row(conn, id)
+    }
+
+    /// The full terms of `partner`'s contract (target, window, zone, rules, credits, fee and
+    /// currency), as `SlaReport` takes them; `None` when the partner has no contract.
+    pub fn resolved_sla_terms(&self, partner: &str) -> Result<Option<crate::sla::SlaTerms>> {
+        let (Some(contract), Some(terms)) = (self.contract(partner)?, self.sla_terms(partner)?)
+        else {
+            return Ok(None);
+        };
+        terms.resolve(&contract_input(&contract)).map(Some)
     }
 
     /// Contracts of partners not offboarded that have not ended and whose notice deadline
@@ -910,6 +942,54 @@ impl Writer<'_> {
         self.audit(action, "contract", partner, Some(input))
     }
 
+    /// Stores the SLA terms of `partner`'s contract, checked against the contract as it is in
+    /// this transaction; writes nothing (and no audit row) when they are already stored.
+    pub fn set_sla_terms(&self, partner: &str, terms: &ContractSlaTerms) -> Result<()> {
+        let id = self.partner_id(partner)?;
+        let contract = self
+            .tx
+            .query_row(
+                &format!("{SELECT_CONTRACT} WHERE c.partner_id = ?1"),
+                [id],
+                contract_from_row,
+            )
+            .optional()?
+            .transpose()?
+            .ok_or_else(|| no_contract(partner))?;
+        for (i, tier) in terms.credits.iter().enumerate() {
+            crate::sla_terms::check_credit(&format!("credits[{i}]"), tier)?;
+        }
+        terms.resolve(&contract_input(&contract))?;
+        if sla_terms_row(self.tx, id)?.as_ref() == Some(terms) {
+            return Ok(());
+        }
+        let credits = serde_json::to_string(&terms.credits)
+            .map_err(|e| Error::invalid("credits", e.to_string()))?;
+        self.tx.execute(
+            "INSERT INTO contract_sla_terms (contract_id, window_kind, time_zone, maintenance,
+                    degraded, unknown, paused, credits, fee_minor, updated_at)
+             SELECT id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM contracts WHERE partner_id = ?1
+             ON CONFLICT (contract_id) DO UPDATE SET window_kind = excluded.window_kind,
+                time_zone = excluded.time_zone, maintenance = excluded.maintenance,
+                degraded = excluded.degraded, unknown = excluded.unknown,
+                paused = excluded.paused, credits = excluded.credits,
+                fee_minor = excluded.fee_minor, updated_at = excluded.updated_at",
+            params![
+                id,
+                terms.window.as_str(),
+                terms.time_zone.name(),
+                sla_terms::time_rule_word(terms.rules.maintenance),
+                sla_terms::degraded_rule_word(terms.rules.degraded),
+                sla_terms::time_rule_word(terms.rules.unknown),
+                sla_terms::paused_rule_word(terms.rules.paused),
+                credits,
+                terms.fee_minor,
+                self.now
+            ],
+        )?;
+        self.audit("contract.sla_terms", "contract", partner, Some(terms))
+    }
+
     pub fn set_custom_check(&self, partner: &str, source: &str, definition: &str) -> Result<()> {
         let id = self.partner_id(partner)?;
         let kind: String =
@@ -1162,6 +1242,83 @@ fn partner_from_row(r: &Row<'_>) -> RowResult<Partner> {
             ..partner
         })
     })())
+}
+
+fn no_contract(partner: &str) -> Error {
+    Error::NotFound(format!(
+        "partner {partner:?} has no contract; set one with `ecosystem contract set`"
+    ))
+}
+
+/// A stored contract as the input that would set it again.
+fn contract_input(c: &Contract) -> ContractInput {
+    ContractInput {
+        start: c.start,
+        end: c.end,
+        notice_days: c.notice_days,
+        auto_renew: c.auto_renew,
+        sla_target: c.sla_target,
+        value: c.value.clone(),
+        currency: c.currency.clone(),
+    }
+}
+
+/// The SLA terms stored with the contract of partner `id` (the defaults when none are
+/// stored), if it has a contract.
+fn sla_terms_row(conn: &Connection, id: i64) -> Result<Option<ContractSlaTerms>> {
+    type Words = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<i64>,
+    );
+    let row: Option<Option<Words>> = conn
+        .prepare_cached(
+            "SELECT t.window_kind, t.time_zone, t.maintenance, t.degraded, t.unknown, t.paused,
+                    t.credits, t.fee_minor, t.contract_id IS NOT NULL
+             FROM contracts c LEFT JOIN contract_sla_terms t ON t.contract_id = c.id
+             WHERE c.partner_id = ?1",
+        )?
+        .query_row([id], |r| {
+            if !r.get::<_, bool>(8)? {
+                return Ok(None);
+            }
+            Ok(Some((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            )))
+        })
+        .optional()?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let Some((window, zone, maintenance, degraded, unknown, paused, credits, fee_minor)) = row
+    else {
+        return Ok(Some(ContractSlaTerms::default()));
+    };
+    Ok(Some(ContractSlaTerms {
+        window: sla_terms::parse_window("window_kind", &window)?,
+        time_zone: crate::sla::parse_time_zone("time_zone", &zone)?,
+        rules: crate::sla::AccountingRules {
+            maintenance: sla_terms::parse_time_rule("maintenance", &maintenance)?,
+            degraded: sla_terms::parse_degraded_rule("degraded", &degraded)?,
+            unknown: sla_terms::parse_time_rule("unknown", &unknown)?,
+            paused: sla_terms::parse_paused_rule("paused", &paused)?,
+        },
+        credits: serde_json::from_str(&credits)
+            .map_err(|e| Error::invalid("credits", e.to_string()))?,
+        fee_minor,
+    }))
 }
 
 fn contract_from_row(r: &Row<'_>) -> RowResult<Contract> {

@@ -220,6 +220,24 @@ CREATE TABLE maintenance_windows (
 ) STRICT;
 CREATE INDEX maintenance_windows_by_partner ON maintenance_windows(partner_id);
 "#,
+    // 5: each contract's SLA terms, beside its sla_target (see sla.rs, sla_terms.rs): the
+    // window, the IANA zone bounding it, how in-between states count, the credit tiers (JSON
+    // text of [{below_percent, credit_percent}]) and the fee per window in minor units (NULL:
+    // derived from the contract value). A contract without a row has the default terms.
+    r#"
+CREATE TABLE contract_sla_terms (
+    contract_id INTEGER PRIMARY KEY REFERENCES contracts(id) ON DELETE CASCADE,
+    window_kind TEXT NOT NULL CHECK (window_kind IN ('calendar_month','calendar_quarter')),
+    time_zone   TEXT NOT NULL,
+    maintenance TEXT NOT NULL CHECK (maintenance IN ('excluded','as_up','as_down')),
+    degraded    TEXT NOT NULL CHECK (degraded IN ('as_up','as_down')),
+    unknown     TEXT NOT NULL CHECK (unknown IN ('excluded','as_up','as_down')),
+    paused      TEXT NOT NULL CHECK (paused IN ('excluded','like_maintenance')),
+    credits     TEXT NOT NULL CHECK (json_valid(credits) AND json_type(credits) = 'array'),
+    fee_minor   INTEGER CHECK (fee_minor IS NULL OR fee_minor >= 0),
+    updated_at  TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::*;
+use crate::money;
 use crate::registry::{validate_contract, validate_new_partner, Registry, StoredCheck};
+use crate::sla::{parse_time_zone, AccountingRules, CreditTier, Percent, SlaWindow};
+use crate::sla_terms::{self, ContractSlaTerms};
 
 pub const FORMAT: &str = "ecosystem-workspace";
 pub const VERSION: u32 = 1;
@@ -118,6 +121,141 @@ pub struct ContractRecord {
     pub value: Option<String>,
     #[serde(default)]
     pub currency: Option<String>,
+    /// The contract's SLA terms; absent means the defaults (see docs/SLA.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<SlaRecord>,
+}
+
+/// A contract's SLA terms in the file. Words are text here, like a partner's, so that a bad
+/// one is reported with its record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaRecord {
+    #[serde(default = "default_sla_window")]
+    pub window: String,
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    #[serde(default)]
+    pub rules: RulesRecord,
+    #[serde(default)]
+    pub credits: Vec<CreditRecord>,
+    /// The fee per window as a plain decimal ("10000.00"); absent or null: derived from the
+    /// contract value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesRecord {
+    #[serde(default = "default_excluded")]
+    pub maintenance: String,
+    #[serde(default = "default_as_up")]
+    pub degraded: String,
+    #[serde(default = "default_excluded")]
+    pub unknown: String,
+    #[serde(default = "default_excluded")]
+    pub paused: String,
+}
+
+impl Default for RulesRecord {
+    fn default() -> Self {
+        RulesRecord {
+            maintenance: default_excluded(),
+            degraded: default_as_up(),
+            unknown: default_excluded(),
+            paused: default_excluded(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditRecord {
+    pub below_percent: f64,
+    pub credit_percent: f64,
+}
+
+fn default_sla_window() -> String {
+    SlaWindow::CalendarMonth.as_str().into()
+}
+fn default_time_zone() -> String {
+    "UTC".into()
+}
+fn default_excluded() -> String {
+    "excluded".into()
+}
+fn default_as_up() -> String {
+    "as_up".into()
+}
+
+impl SlaRecord {
+    fn from_terms(terms: &ContractSlaTerms) -> SlaRecord {
+        SlaRecord {
+            window: terms.window.as_str().into(),
+            time_zone: terms.time_zone.name().into(),
+            rules: RulesRecord {
+                maintenance: sla_terms::time_rule_word(terms.rules.maintenance).into(),
+                degraded: sla_terms::degraded_rule_word(terms.rules.degraded).into(),
+                unknown: sla_terms::time_rule_word(terms.rules.unknown).into(),
+                paused: sla_terms::paused_rule_word(terms.rules.paused).into(),
+            },
+            credits: terms
+                .credits
+                .iter()
+                .map(|t| CreditRecord {
+                    below_percent: t.below_percent.as_f64(),
+                    credit_percent: t.credit_percent.as_f64(),
+                })
+                .collect(),
+            fee: terms.fee_minor.map(money::format_amount),
+        }
+    }
+
+    /// The terms the record describes; errors name the field under `sla.`.
+    fn to_terms(&self) -> Result<ContractSlaTerms> {
+        let credits = self
+            .credits
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let tier = CreditTier {
+                    below_percent: Percent::from_f64(
+                        &format!("sla.credits[{i}].below_percent"),
+                        c.below_percent,
+                    )?,
+                    credit_percent: Percent::from_f64(
+                        &format!("sla.credits[{i}].credit_percent"),
+                        c.credit_percent,
+                    )?,
+                };
+                sla_terms::check_credit(&format!("sla.credits[{i}].below_percent"), &tier)?;
+                Ok(tier)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ContractSlaTerms {
+            window: sla_terms::parse_window("sla.window", &self.window)?,
+            time_zone: parse_time_zone("sla.time_zone", &self.time_zone)?,
+            rules: AccountingRules {
+                maintenance: sla_terms::parse_time_rule(
+                    "sla.rules.maintenance",
+                    &self.rules.maintenance,
+                )?,
+                degraded: sla_terms::parse_degraded_rule(
+                    "sla.rules.degraded",
+                    &self.rules.degraded,
+                )?,
+                unknown: sla_terms::parse_time_rule("sla.rules.unknown", &self.rules.unknown)?,
+                paused: sla_terms::parse_paused_rule("sla.rules.paused", &self.rules.paused)?,
+            },
+            credits,
+            fee_minor: self
+                .fee
+                .as_deref()
+                .map(|fee| money::parse_amount("sla.fee", fee))
+                .transpose()?,
+        })
+    }
 }
 
 fn default_tier() -> String {
@@ -167,17 +305,26 @@ pub fn export(registry: &Registry) -> Result<WorkspaceFile> {
     let contracts = registry
         .contracts()?
         .into_iter()
-        .map(|c| ContractRecord {
-            partner: c.partner,
-            start: c.start.to_string(),
-            end: c.end.to_string(),
-            notice_days: c.notice_days,
-            auto_renew: c.auto_renew,
-            sla_target: c.sla_target,
-            value: c.value,
-            currency: c.currency,
+        .map(|c| {
+            // Only terms that differ from the defaults are written, so a file from before
+            // SLA terms existed exports unchanged.
+            let sla = registry
+                .sla_terms(&c.partner)?
+                .filter(|t| *t != ContractSlaTerms::default())
+                .map(|t| SlaRecord::from_terms(&t));
+            Ok(ContractRecord {
+                partner: c.partner,
+                start: c.start.to_string(),
+                end: c.end.to_string(),
+                notice_days: c.notice_days,
+                auto_renew: c.auto_renew,
+                sla_target: c.sla_target,
+                value: c.value,
+                currency: c.currency,
+                sla,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     Ok(WorkspaceFile {
         format: FORMAT.into(),
         version: VERSION,
@@ -252,7 +399,7 @@ fn describe_shape_error(e: &serde_json::Error) -> String {
 struct Plan {
     partners: Vec<(NewPartner, Lifecycle)>,
     checks: Vec<(String, StoredCheck)>,
-    contracts: Vec<(String, ContractInput)>,
+    contracts: Vec<(String, ContractInput, ContractSlaTerms)>,
     settings: Vec<(String, String)>,
 }
 
@@ -334,7 +481,7 @@ fn plan(registry: &Registry, file: &str, doc: &WorkspaceFile) -> Result<Plan> {
             continue;
         }
         match check_contract(rec) {
-            Ok(c) => contracts.push((rec.partner.clone(), c)),
+            Ok((c, terms)) => contracts.push((rec.partner.clone(), c, terms)),
             Err(e) => problems.push(format!("{at}: {e}")),
         }
     }
@@ -381,7 +528,7 @@ fn check_partner(rec: &PartnerRecord) -> Result<(NewPartner, Lifecycle)> {
     Ok((new, lifecycle))
 }
 
-fn check_contract(rec: &ContractRecord) -> Result<ContractInput> {
+fn check_contract(rec: &ContractRecord) -> Result<(ContractInput, ContractSlaTerms)> {
     let date = |field: &str, s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map_err(|_| Error::invalid(field, format!("{s:?} is not a date; write YYYY-MM-DD")))
@@ -396,7 +543,18 @@ fn check_contract(rec: &ContractRecord) -> Result<ContractInput> {
         currency: rec.currency.clone(),
     };
     validate_contract(&input)?;
-    Ok(input)
+    let terms = match &rec.sla {
+        Some(sla) => sla.to_terms()?,
+        None => ContractSlaTerms::default(),
+    };
+    terms.resolve(&input).map_err(|e| match e {
+        Error::Invalid { field, message } if !field.starts_with("sla.") => Error::Invalid {
+            field: format!("sla.{field}"),
+            message,
+        },
+        other => other,
+    })?;
+    Ok((input, terms))
 }
 
 /// Imports a parsed document: all of it, or (when any record is bad) nothing.
@@ -428,8 +586,10 @@ pub fn import(registry: &mut Registry, file: &str, doc: &WorkspaceFile) -> Resul
         for (partner, check) in &plan.checks {
             w.set_custom_check(partner, &check.source, &check.definition)?;
         }
-        for (partner, c) in &plan.contracts {
+        for (partner, c, terms) in &plan.contracts {
             w.upsert_contract(partner, c)?;
+            // The file is the truth: a contract without `sla` goes back to the defaults.
+            w.set_sla_terms(partner, terms)?;
             summary.contracts += 1;
         }
         for (k, v) in &plan.settings {
