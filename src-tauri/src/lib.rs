@@ -28,6 +28,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         commands::credentials::set_credential,
         commands::credentials::remove_credential,
         commands::credentials::test_connection,
+        commands::health::health_overview,
+        commands::health::partner_health,
     ])
 }
 

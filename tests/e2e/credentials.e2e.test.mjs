@@ -3,14 +3,12 @@
 // same database. A wrong token is stored and the connection test shows it refused; the right
 // token replaces it only after passing a connection test; a wrong replacement is refused and
 // changes nothing. The secrets typed never show up in the window, the database or the logs.
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { SIM_BIN, cli, cliJson, endProcess, freshWorkspace, launchApp, screenshot, waitForRow } from "./driver.mjs";
+import { cli, cliJson, freshWorkspace, launchApp, screenshot, startSim, waitForRow } from "./driver.mjs";
 
 const PARTNER = "Kubeflow Sim";
 /** The simulator's demo token: the right one. */
@@ -19,34 +17,6 @@ const RIGHT_TOKEN = "kfp-sim-token";
 const WRONG_TOKEN = `kfp-planted-first-${randomUUID()}`;
 const WRONG_REPLACEMENT = `kfp-planted-rotation-${randomUUID()}`;
 const SECRETS = [RIGHT_TOKEN, WRONG_TOKEN, WRONG_REPLACEMENT];
-
-/** Starts partner-sim for Kubeflow on a free port; resolves to its URL and a stop function. */
-async function startSim() {
-  assert.ok(existsSync(SIM_BIN), `partner-sim is not built at ${SIM_BIN}; run cargo build --workspace`);
-  const child = spawn(SIM_BIN, ["--platform", "kubeflow", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  let url;
-  try {
-    url = await new Promise((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`partner-sim printed no URL within 30 s: ${stderr}`)), 30_000);
-      child.once("exit", (code) => fail(new Error(`partner-sim exited with ${code}: ${stderr}`)));
-      createInterface({ input: child.stdout }).on("line", (line) => {
-        const match = /^kubeflow (http:\/\/127\.0\.0\.1:\d+)\/?$/.exec(line.trim());
-        if (match) {
-          clearTimeout(timer);
-          ok(match[1]);
-        }
-      });
-    });
-  } catch (e) {
-    // A simulator left running would keep this test file from ever finishing.
-    await endProcess(child);
-    throw e;
-  }
-  const stop = () => endProcess(child);
-  return { url, stop };
-}
 
 /** The window's visible text. */
 function pageText(browser) {

@@ -1,10 +1,11 @@
 // Starts the real Ecosystem app under tauri-driver (WebKitWebDriver underneath) on a given
 // database file, and gives back a WebdriverIO browser plus a way to run the real CLI.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { remote } from "webdriverio";
 
@@ -64,6 +65,34 @@ export async function endProcess(child, graceMs = 10_000) {
     child.kill("SIGKILL");
     await exited;
   }
+}
+
+/** Starts partner-sim for Kubeflow on a free port; resolves to its URL and a stop function. */
+export async function startSim() {
+  if (!existsSync(SIM_BIN)) throw new Error(`partner-sim is not built at ${SIM_BIN}; run cargo build --workspace`);
+  const child = spawn(SIM_BIN, ["--platform", "kubeflow", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  let url;
+  try {
+    url = await new Promise((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error(`partner-sim printed no URL within 30 s: ${stderr}`)), 30_000);
+      child.once("exit", (code) => fail(new Error(`partner-sim exited with ${code}: ${stderr}`)));
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        const match = /^kubeflow (http:\/\/127\.0\.0\.1:\d+)\/?$/.exec(line.trim());
+        if (match) {
+          clearTimeout(timer);
+          ok(match[1]);
+        }
+      });
+    });
+  } catch (e) {
+    // A simulator left running would keep this test file from ever finishing.
+    await endProcess(child);
+    throw e;
+  }
+  const stop = () => endProcess(child);
+  return { url, stop };
 }
 
 /** A fresh folder with an empty database path inside. */

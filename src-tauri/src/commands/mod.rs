@@ -8,6 +8,7 @@ use tauri::State;
 use crate::AppState;
 
 pub mod credentials;
+pub mod health;
 
 /// The one error shape that crosses to the UI.
 #[derive(Debug, Clone, Serialize, specta::Type)]

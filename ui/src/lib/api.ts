@@ -7,11 +7,14 @@ import type {
   CredentialInput,
   CredentialMeta,
   Facets,
+  HealthBadge,
+  HealthRange,
   NewPartner,
   Outcome,
   Partner,
   PartnerDetail,
   PartnerFilter,
+  PartnerHealth,
   WorkspaceInfo,
 } from "./types";
 
@@ -74,4 +77,14 @@ export function removeCredential(partner: string): Promise<Outcome<null>> {
 /** Tests the connection with the stored credential; the check itself says what failed. */
 export function testConnection(partner: string): Promise<Outcome<ConnectionCheckView>> {
   return settle(commands.testConnection(partner));
+}
+
+/** Every partner's current health state, for the catalogue's badges. */
+export function healthOverview(): Promise<HealthBadge[]> {
+  return unwrap(commands.healthOverview());
+}
+
+/** A partner's health over `range`: state, uptime, latency, latest checks, chart, incidents. */
+export function partnerHealth(name: string, range: HealthRange): Promise<PartnerHealth> {
+  return unwrap(commands.partnerHealth(name, range));
 }

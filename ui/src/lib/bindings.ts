@@ -24,6 +24,13 @@ export const commands = {
 	removeCredential: (partner: string) => typedError<null, CommandError_Serialize>(__TAURI_INVOKE("remove_credential", { partner })),
 	/**  Tests the connection to the partner with its stored credential (if it has one). */
 	testConnection: (partner: string) => typedError<ConnectionCheckView_Serialize, CommandError_Serialize>(__TAURI_INVOKE("test_connection", { partner })),
+	/**  Every partner's current state, by name, for the catalogue's badges; one query. */
+	healthOverview: () => typedError<HealthBadge_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("health_overview")),
+	/**
+	 *  A partner's health over `range`: state, uptime windows, latency, the latest checks, the
+	 *  chart's series and the incidents.
+	 */
+	partnerHealth: (name: string, range: HealthRange) => typedError<PartnerHealth_Serialize, CommandError_Serialize>(__TAURI_INVOKE("partner_health", { name, range })),
 };
 
 /* Types */
@@ -46,10 +53,36 @@ export type CapabilityView_Serialize = {
 	reason: string | null,
 };
 
+/**  What one check (or, over long ranges, one rollup bucket) said. */
+export type CheckOutcomeView = "ok" | 
+/**  Degraded: slow. */
+"slow" | 
+/**  Degraded: a capability failing. */
+"capability_failing" | "failed";
+
 /**  The outcome of a connection test, as `ecosystem check` and the health poller see it. */
 export type CheckState = "healthy" | 
 /**  Reachable, but slow or with some capability failing. */
 "degraded" | "unhealthy";
+
+/**  One tick of the heartbeat bar. */
+export type CheckView = CheckView_Serialize | CheckView_Deserialize;
+
+/**  One tick of the heartbeat bar. */
+export type CheckView_Deserialize = {
+	at: string,
+	outcome: CheckOutcomeView,
+	latency_ms: number,
+	error_class?: ErrorClass | null,
+};
+
+/**  One tick of the heartbeat bar. */
+export type CheckView_Serialize = {
+	at: string,
+	outcome: CheckOutcomeView,
+	latency_ms: number,
+	error_class: ErrorClass | null,
+};
 
 /**  The one error shape that crosses to the UI. */
 export type CommandError = CommandError_Serialize | CommandError_Deserialize;
@@ -221,10 +254,99 @@ export type Facets = {
 	owners: string[],
 };
 
+/**  One catalogue badge: a partner's current state. */
+export type HealthBadge = HealthBadge_Serialize | HealthBadge_Deserialize;
+
+/**  One catalogue badge: a partner's current state. */
+export type HealthBadge_Deserialize = {
+	partner: string,
+	/**  `unknown` when the partner was never checked. */
+	state: HealthState,
+	/**  When the state began (RFC 3339, UTC); `None` before the first check. */
+	since?: string | null,
+	reason?: string | null,
+};
+
+/**  One catalogue badge: a partner's current state. */
+export type HealthBadge_Serialize = {
+	partner: string,
+	/**  `unknown` when the partner was never checked. */
+	state: HealthState,
+	/**  When the state began (RFC 3339, UTC); `None` before the first check. */
+	since: string | null,
+	reason: string | null,
+};
+
 /**  How often and how patiently a partner's health is checked. */
 export type HealthCheck = {
 	interval_secs: number,
 	timeout_secs: number,
+};
+
+/**  The ranges the partner page offers for its chart, latency and incidents. */
+export type HealthRange = "24h" | "7d" | "30d" | "90d" | "1y";
+
+/**  Where a partner stands, as the health poller last saw it. */
+export type HealthState = 
+/**  No data: before the first check, or while nothing was checking. */
+"unknown" | 
+/**  Reachable and answering as expected. */
+"healthy" | 
+/**  Reachable but slow or partially failing. */
+"degraded" | 
+/**  Failing its checks (past the failure threshold). */
+"unhealthy" | 
+/**  Checks deliberately stopped by a person. */
+"paused" | 
+/**  Inside an announced maintenance window. */
+"maintenance";
+
+/**  A period when the partner was unhealthy. */
+export type IncidentView = IncidentView_Serialize | IncidentView_Deserialize;
+
+/**  A period when the partner was unhealthy. */
+export type IncidentView_Deserialize = {
+	start: string,
+	/**  `None` while it goes on. */
+	end?: string | null,
+	ongoing: boolean,
+	/**  To its end, or to now while ongoing. */
+	duration_secs: number,
+	reason: string,
+	error_class?: ErrorClass | null,
+};
+
+/**  A period when the partner was unhealthy. */
+export type IncidentView_Serialize = {
+	start: string,
+	/**  `None` while it goes on. */
+	end: string | null,
+	ongoing: boolean,
+	/**  To its end, or to now while ongoing. */
+	duration_secs: number,
+	reason: string,
+	error_class: ErrorClass | null,
+};
+
+/**  Latency percentiles of the successful checks in the range. */
+export type LatencyView = LatencyView_Serialize | LatencyView_Deserialize;
+
+/**  Latency percentiles of the successful checks in the range. */
+export type LatencyView_Deserialize = {
+	p50?: number | null,
+	p95?: number | null,
+	checks: number,
+	/**  Estimated from rollup histograms rather than raw samples. */
+	estimated: boolean,
+};
+
+/**  Latency percentiles of the successful checks in the range. */
+export type LatencyView_Serialize = {
+	p50: number | null,
+	p95: number | null,
+	checks: number,
+	/**  Estimated from rollup histograms rather than raw samples. */
+	estimated: boolean,
 };
 
 /**  Where a partner is in its relationship with the organisation. */
@@ -316,6 +438,49 @@ export type PartnerFilter_Serialize = {
 	text: string | null,
 };
 
+/**  Everything the partner page's Health card shows. */
+export type PartnerHealth = PartnerHealth_Serialize | PartnerHealth_Deserialize;
+
+/**  Everything the partner page's Health card shows. */
+export type PartnerHealth_Deserialize = {
+	state: HealthState,
+	since?: string | null,
+	reason?: string | null,
+	error_class?: ErrorClass | null,
+	range: HealthRange,
+	/**  The range's start and end (now). */
+	from: string,
+	to: string,
+	uptime: UptimeView_Deserialize,
+	latency: LatencyView_Deserialize,
+	/**  The latest checks (at most [`RECENT_CHECKS`] of the last 24 h), oldest first. */
+	recent_checks: CheckView_Deserialize[],
+	/**  The chart's points over the range, oldest first. */
+	series: SeriesPoint_Deserialize[],
+	/**  Unhealthy periods overlapping the range, oldest first. */
+	incidents: IncidentView_Deserialize[],
+};
+
+/**  Everything the partner page's Health card shows. */
+export type PartnerHealth_Serialize = {
+	state: HealthState,
+	since: string | null,
+	reason: string | null,
+	error_class: ErrorClass | null,
+	range: HealthRange,
+	/**  The range's start and end (now). */
+	from: string,
+	to: string,
+	uptime: UptimeView_Serialize,
+	latency: LatencyView_Serialize,
+	/**  The latest checks (at most [`RECENT_CHECKS`] of the last 24 h), oldest first. */
+	recent_checks: CheckView_Serialize[],
+	/**  The chart's points over the range, oldest first. */
+	series: SeriesPoint_Serialize[],
+	/**  Unhealthy periods overlapping the range, oldest first. */
+	incidents: IncidentView_Serialize[],
+};
+
 /**  The platform a partner runs; it picks the connector. */
 export type PartnerKind = "databricks" | "snowflake" | "mlflow" | "kubeflow" | "datadog" | "http";
 
@@ -355,8 +520,66 @@ export type Partner_Serialize = {
 	updated_at: string,
 };
 
+/**  One point of the latency chart: a raw check over 24 h, a rollup bucket over longer ranges. */
+export type SeriesPoint = SeriesPoint_Serialize | SeriesPoint_Deserialize;
+
+/**  One point of the latency chart: a raw check over 24 h, a rollup bucket over longer ranges. */
+export type SeriesPoint_Deserialize = {
+	/**  The check's time, or the start of the bucket. */
+	at: string,
+	/**
+	 *  The check's latency, or the bucket's mean over successful checks; `None` when no check
+	 *  succeeded (a failure's latency is its timeout, not the platform's).
+	 */
+	latency_ms?: number | null,
+	/**  The largest successful latency in the bucket (the check's own for a raw check). */
+	latency_max_ms?: number | null,
+	/**  The worst outcome in the bucket. */
+	outcome: CheckOutcomeView,
+	checks: number,
+	failed: number,
+};
+
+/**  One point of the latency chart: a raw check over 24 h, a rollup bucket over longer ranges. */
+export type SeriesPoint_Serialize = {
+	/**  The check's time, or the start of the bucket. */
+	at: string,
+	/**
+	 *  The check's latency, or the bucket's mean over successful checks; `None` when no check
+	 *  succeeded (a failure's latency is its timeout, not the platform's).
+	 */
+	latency_ms: number | null,
+	/**  The largest successful latency in the bucket (the check's own for a raw check). */
+	latency_max_ms: number | null,
+	/**  The worst outcome in the bucket. */
+	outcome: CheckOutcomeView,
+	checks: number,
+	failed: number,
+};
+
 /**  How much the partner matters to the organisation. */
 export type Tier = "strategic" | "premium" | "standard";
+
+/**  Uptime in percent per window; `None` where there is no data. */
+export type UptimeView = UptimeView_Serialize | UptimeView_Deserialize;
+
+/**  Uptime in percent per window; `None` where there is no data. */
+export type UptimeView_Deserialize = {
+	"24h"?: number | null,
+	"7d"?: number | null,
+	"30d"?: number | null,
+	"90d"?: number | null,
+	"1y"?: number | null,
+};
+
+/**  Uptime in percent per window; `None` where there is no data. */
+export type UptimeView_Serialize = {
+	"24h": number | null,
+	"7d": number | null,
+	"30d": number | null,
+	"90d": number | null,
+	"1y": number | null,
+};
 
 /**  Where the data lives and how much there is. */
 export type WorkspaceInfo = {

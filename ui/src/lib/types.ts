@@ -4,10 +4,13 @@
 // deserialised forms (where `owner` may be missing). Reading the types off the commands instead
 // gives exactly what each command returns and accepts, whichever way the bindings were made.
 import type {
+  CheckOutcomeView,
   CheckState,
   commands,
   CredentialType,
   ErrorClass,
+  HealthRange,
+  HealthState,
   Lifecycle,
   PartnerKind,
   Tier,
@@ -40,7 +43,27 @@ export type Contract = NonNullable<PartnerDetail["contract"]>;
 export type CredentialInput = Parameters<Commands["setCredential"]>[1];
 /** What a connection test found. */
 export type ConnectionCheckView = OkData<Answer<"testConnection">>;
+/** A partner's current health, for the catalogue's badge. */
+export type HealthBadge = OkData<Answer<"healthOverview">>[number];
+/** What the partner page's Health card shows. */
+export type PartnerHealth = OkData<Answer<"partnerHealth">>;
+/** One of the latest checks (a tick of the heartbeat bar). */
+export type CheckView = PartnerHealth["recent_checks"][number];
+/** One point of the latency chart. */
+export type SeriesPoint = PartnerHealth["series"][number];
+/** An unhealthy period. */
+export type IncidentView = PartnerHealth["incidents"][number];
 /** A command's answer: its data, or a CommandError. */
 export type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
 
-export type { CheckState, CredentialType, ErrorClass, Lifecycle, PartnerKind, Tier };
+export type {
+  CheckOutcomeView,
+  CheckState,
+  CredentialType,
+  ErrorClass,
+  HealthRange,
+  HealthState,
+  Lifecycle,
+  PartnerKind,
+  Tier,
+};

@@ -1,7 +1,7 @@
 // The closed word lists of the registry (kinds, tiers, lifecycle states) with their display
 // labels. The Record types make TypeScript fail the build when the generated bindings gain or
 // lose a word, so the menus can never drift from the backend.
-import type { CheckState, Lifecycle, PartnerKind, Tier } from "./types";
+import type { CheckState, HealthState, Lifecycle, PartnerKind, Tier } from "./types";
 
 export const KIND_LABELS: Readonly<Record<PartnerKind, string>> = {
   databricks: "Databricks",
@@ -67,4 +67,22 @@ export const CHECK_STATE_TONES: Readonly<Record<CheckState, Tone>> = {
   healthy: "green",
   degraded: "amber",
   unhealthy: "red",
+};
+
+export const HEALTH_STATE_LABELS: Readonly<Record<HealthState, string>> = {
+  unknown: "Unknown",
+  healthy: "Healthy",
+  degraded: "Degraded",
+  unhealthy: "Unhealthy",
+  paused: "Paused",
+  maintenance: "Maintenance",
+};
+
+export const HEALTH_STATE_TONES: Readonly<Record<HealthState, Tone>> = {
+  unknown: "grey",
+  healthy: "green",
+  degraded: "amber",
+  unhealthy: "red",
+  paused: "grey",
+  maintenance: "blue",
 };

@@ -1,0 +1,188 @@
+// Health in the app, end to end: partner-sim plays Kubeflow on loopback, the real CLI registers
+// an active strategic partner with its token (OS keyring, see scripts/with-keyring.sh) and polls
+// it once at a time, with the simulator taken down for two polls in between, so the history
+// holds successes, failures and one closed incident. The app then shows the state in the
+// catalogue and the Health card on the partner's page: latest checks, uptime, chart, incident.
+import { execFileSync } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { CLI_BIN, cli, freshWorkspace, launchApp, rowText, screenshot, startSim, waitForRow } from "./driver.mjs";
+
+const PARTNER = "Kubeflow Health";
+const NEVER_CHECKED = "Kubeflow Waiting";
+/** The simulator's demo token. */
+const TOKEN = "kfp-sim-token";
+
+/** Runs `ecosystem poll --once`; exit 3 (some partner unhealthy) is an answer, not a failure. */
+function pollOnce(db) {
+  try {
+    return execFileSync(CLI_BIN, ["--db", db, "poll", "--once"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    if (e.status === 3) return e.stdout;
+    throw new Error(`ecosystem poll --once failed (${e.status}): ${e.stderr}`);
+  }
+}
+
+/** Samples are whole seconds: checks within one second count once. */
+const nextSecond = () => new Promise((r) => setTimeout(r, 1_100));
+
+async function setDown(url, down) {
+  const res = await fetch(`${url}/_sim/faults`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ down }),
+  });
+  assert.equal(res.status, 200, `PUT /_sim/faults answered ${res.status}: ${await res.text()}`);
+}
+
+/** Polls `times` times, a second apart. */
+async function poll(db, times) {
+  for (let i = 0; i < times; i++) {
+    pollOnce(db);
+    await nextSecond();
+  }
+}
+
+/** The outcomes of the heartbeat bar's ticks, oldest first. */
+function tickOutcomes(browser) {
+  return browser.execute(() =>
+    Array.from(document.querySelectorAll("#health-checks li")).map((li) => li.getAttribute("data-outcome")),
+  );
+}
+
+describe("the catalogue shows each partner's health and the partner page its history", { timeout: 300_000 }, () => {
+  const ws = freshWorkspace("health");
+  let sim;
+  let app;
+  let browser;
+
+  before(async () => {
+    sim = await startSim();
+    cli(ws.db, [
+      "partner", "add", PARTNER, "--kind", "kubeflow", "--endpoint", sim.url, "--tier", "strategic",
+      "--capability", "pipelines", "--interval", "5", "--timeout", "2",
+    ]);
+    cli(ws.db, ["partner", "lifecycle", PARTNER, "activate"]);
+    execFileSync(CLI_BIN, ["--db", ws.db, "credential", "set", PARTNER, "--type", "bearer"], {
+      input: `${TOKEN}\n`,
+      encoding: "utf8",
+    });
+    cli(ws.db, ["partner", "add", NEVER_CHECKED, "--kind", "kubeflow", "--endpoint", sim.url]);
+
+    // Healthy, then down for two checks (a strategic partner goes unhealthy at the second),
+    // then back for two (it recovers at the second).
+    await poll(ws.db, 3);
+    await setDown(sim.url, true);
+    await poll(ws.db, 2);
+    await setDown(sim.url, false);
+    await poll(ws.db, 2);
+
+    app = await launchApp(ws.db);
+    browser = app.browser;
+    await waitForRow(browser, PARTNER, "the partner registered by the CLI never appeared", 60_000);
+  });
+
+  after(async () => {
+    await app?.stop();
+    await sim?.stop();
+  });
+
+  test("the catalogue badge shows the state in words, and unknown for a partner never checked", async () => {
+    await browser.waitUntil(async () => /Healthy/.test((await rowText(browser, PARTNER)) ?? ""), {
+      timeout: 10_000,
+      timeoutMsg: "the catalogue never showed the partner as healthy",
+    });
+    const states = await browser.execute(() =>
+      Object.fromEntries(
+        Array.from(document.querySelectorAll("#partner-table tr[data-partner-name]")).map((r) => [
+          r.getAttribute("data-partner-name"),
+          r.querySelector("td[data-health]")?.getAttribute("data-health"),
+        ]),
+      ),
+    );
+    assert.deepEqual(states, { [PARTNER]: "healthy", [NEVER_CHECKED]: "unknown" });
+    assert.match(await rowText(browser, NEVER_CHECKED), /Unknown/);
+    const header = await browser.execute(() =>
+      Array.from(document.querySelectorAll("#partner-table thead th")).map((th) => th.textContent.trim()),
+    );
+    assert.ok(header.includes("Health"), `the table has a Health column: ${header}`);
+  });
+
+  test("the partner page's Health card shows the latest checks, uptime, latency and the incident", async () => {
+    await browser.execute((name) => {
+      const rows = Array.from(document.querySelectorAll("#partner-table tr[data-partner-name]"));
+      rows.find((r) => r.getAttribute("data-partner-name") === name)?.click();
+    }, PARTNER);
+    const card = browser.$("#partner-health");
+    await card.waitForDisplayed({ timeout: 10_000, timeoutMsg: "the partner page has no Health card" });
+    await browser.waitUntil(async () => (await tickOutcomes(browser)).length === 7, {
+      timeout: 10_000,
+      timeoutMsg: "the heartbeat bar never showed the seven checks",
+    });
+    const outcomes = await tickOutcomes(browser);
+    assert.deepEqual(
+      outcomes.map((o) => (o === "failed" ? "down" : "up")),
+      ["up", "up", "up", "down", "down", "up", "up"],
+      `the checks in order: ${outcomes}`,
+    );
+
+    const labels = await browser.execute(() =>
+      Array.from(document.querySelectorAll("#health-checks li")).map((li) => li.getAttribute("title")),
+    );
+    assert.match(labels[3], /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC: Failed/, "a failed tick says when and what");
+    assert.match(labels[0], /UTC: (OK|Slow), \d+ ms$/, "a successful tick says its latency");
+
+    assert.match(await browser.$("#health-state").getText(), /Healthy/);
+    assert.match(await browser.$("#health-checks-summary").getText(), /2 failed of the last 7 checks/);
+
+    const uptime = await browser.execute(() =>
+      Array.from(document.querySelectorAll("#health-uptime li")).map((li) => [
+        li.getAttribute("data-range"),
+        li.querySelector(".stat-value")?.textContent.trim(),
+      ]),
+    );
+    assert.deepEqual(
+      uptime.map(([range]) => range),
+      ["24h", "7d", "30d", "90d", "1y"],
+    );
+    for (const [range, value] of uptime) {
+      assert.match(value, /^\d+(\.\d+)? %$/, `uptime over ${range} is a percent: ${value}`);
+      assert.notEqual(value, "100 %", `the incident counts against the ${range} uptime`);
+    }
+
+    assert.match(await browser.$("#health-latency").getText(), /p50 \d+ ms · p95 \d+ ms/);
+    const lines = await browser.$$("#health-chart svg polyline.line");
+    assert.ok(lines.length >= 1, "the chart draws the latency");
+    assert.match(await browser.$("#health-chart svg").getAttribute("aria-label"), /^Latency over the last 24 hours/);
+
+    const incidents = await browser.$$("#health-incidents tbody tr");
+    assert.equal(incidents.length, 1, "one incident");
+    const incident = await incidents[0].getText();
+    assert.match(incident, /UTC/);
+    assert.doesNotMatch(incident, /ongoing/, "the incident ended when the partner recovered");
+    assert.match(incident, /\d+ s/, "the incident has a duration");
+
+    await card.scrollIntoView({ block: "start" });
+    await browser.pause(300);
+    await screenshot(browser, "health");
+  });
+
+  test("Refresh shows a check recorded while the page is open", async () => {
+    pollOnce(ws.db);
+    await browser.$("#health-refresh").click();
+    await browser.waitUntil(async () => (await tickOutcomes(browser)).length === 8, {
+      timeout: 10_000,
+      timeoutMsg: "Refresh never showed the new check",
+    });
+    await browser.$("#health-range").selectByAttribute("value", "7d");
+    await browser.waitUntil(async () => /7 days/i.test(await browser.$("#health-latency-title").getText()), {
+      timeout: 10_000,
+      timeoutMsg: "choosing 7 days never redrew the card",
+    }).catch(async (e) => {
+      const text = await browser.$("#partner-health").getText();
+      const value = await browser.$("#health-range").getValue();
+      throw new Error(`${e.message}; range ${value}; card: ${text}`);
+    });
+    assert.match(await browser.$("#health-chart svg").getAttribute("aria-label"), /over the last 7 days/);
+  });
+});
