@@ -151,6 +151,10 @@ export async function launchApp(db, env = {}) {
 
 export async function screenshot(browser, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
+  // WebKit hands back the last frame it painted: let two frames pass so the picture shows
+  // what the test just checked, not the screen before it.
+  await browser.executeAsync((done) => requestAnimationFrame(() => requestAnimationFrame(() => done())));
+  await browser.pause(250);
   await browser.saveScreenshot(join(SCREENSHOTS, `${name}.png`));
 }
 
