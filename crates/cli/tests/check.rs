@@ -1,72 +1,27 @@
 //! `ecosystem check` and credential rotation against partner-sim, through the real binary,
 //! with credentials in a real Secret Service (run under scripts/with-keyring.sh).
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
-use partner_sim::{Faults, Platform, RunningSim, Sim, SimConfig};
+use partner_sim::{Faults, Platform};
 use serde_json::Value;
 
 const GOOD_TOKEN: &str = "kfp-sim-token";
 const WRONG_TOKEN: &str = "planted-wrong-kfp-token-5d1c";
 
-struct Fixture {
-    runtime: tokio::runtime::Runtime,
-    sim: Option<RunningSim>,
-    _dir: tempfile::TempDir,
-    db: PathBuf,
+mod support;
+
+/// The shared simulator workspace, plus what these tests do with it.
+struct Fixture(support::SimWorkspace);
+
+impl std::ops::Deref for Fixture {
+    type Target = support::SimWorkspace;
+    fn deref(&self) -> &support::SimWorkspace {
+        &self.0
+    }
 }
 
 impl Fixture {
     fn new() -> Fixture {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        let sim = runtime
-            .block_on(Sim::start(SimConfig::default()))
-            .expect("partner-sim starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("ecosystem.db");
-        Fixture {
-            runtime,
-            sim: Some(sim),
-            _dir: dir,
-            db,
-        }
-    }
-
-    fn sim(&self) -> &RunningSim {
-        self.sim.as_ref().expect("sim running")
-    }
-
-    fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ecosystem"))
-            .arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .env("ECOSYSTEM_LOG", "debug")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run ecosystem");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
-        child.wait_with_output().expect("wait")
-    }
-
-    fn ok(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.run(args, stdin);
-        assert!(
-            out.status.success(),
-            "`ecosystem {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        Fixture(support::SimWorkspace::new())
     }
 
     fn check(&self, partner: &str) -> (i32, Value, String) {
@@ -100,14 +55,6 @@ impl Fixture {
             ],
             "",
         );
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        if let Some(sim) = self.sim.take() {
-            self.runtime.block_on(sim.shutdown());
-        }
     }
 }
 
@@ -277,7 +224,7 @@ fn an_http_partner_is_checked_by_its_check_file() {
         ],
         "",
     );
-    let file = f._dir.path().join("custom.check.toml");
+    let file = f.dir().join("custom.check.toml");
     std::fs::write(
         &file,
         format!("[request]\nurl = \"{health}\"\n\n[[expect]]\nstatus = 200\n\n[[expect]]\njson_path = \"$.no_such_field\"\nexists = true\n"),
@@ -366,7 +313,7 @@ fn a_stored_check_file_is_used_until_it_is_cleared() {
         ],
         "",
     );
-    let file = f._dir.path().join("stored.check.toml");
+    let file = f.dir().join("stored.check.toml");
     std::fs::write(
         &file,
         format!("[request]\nurl = \"{health}\"\n[[expect]]\nstatus = 418\n"),
@@ -382,7 +329,7 @@ fn a_stored_check_file_is_used_until_it_is_cleared() {
         "{report}"
     );
 
-    let export = f._dir.path().join("ws.json");
+    let export = f.dir().join("ws.json");
     f.ok(&["export", export.to_str().expect("utf-8")], "");
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(&export).expect("read")).expect("json");

@@ -4,9 +4,8 @@
 //! and failures exit with their class.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::io::{BufRead, BufReader};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,41 +13,37 @@ use chrono::Utc;
 use ecosystem_connectors::kubeflow::{KfpRun, KubeflowConfig, KubeflowConnector, NewKfpRun};
 use ecosystem_connectors::resilience::ResiliencePolicy;
 use ecosystem_core::{Credential, Secret};
-use partner_sim::{ManualClock, Platform, RunningSim, Sim, SimConfig};
+use partner_sim::{ManualClock, Platform, SimConfig};
 use serde_json::Value;
 
 const TOKEN: &str = "kfp-sim-token";
 
+mod support;
+
+/// The shared simulator workspace (Kubeflow only, on a clock the test moves), with a partner
+/// `KFP` on it whose token is in the keyring.
 struct Fixture {
-    runtime: tokio::runtime::Runtime,
-    sim: Option<RunningSim>,
+    ws: support::SimWorkspace,
     clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
-    db: PathBuf,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = support::SimWorkspace;
+    fn deref(&self) -> &support::SimWorkspace {
+        &self.ws
+    }
 }
 
 impl Fixture {
-    /// A Kubeflow simulator whose runs move only with its clock, and a partner `KFP` on it
-    /// with its token in the keyring.
     fn new() -> Fixture {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let clock = ManualClock::new(Utc::now());
-        let sim = runtime
-            .block_on(Sim::start(SimConfig {
-                platforms: vec![Platform::Kubeflow],
-                clock: clock.clone(),
-                ..SimConfig::default()
-            }))
-            .expect("partner-sim starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("ecosystem.db");
-        let f = Fixture {
-            runtime,
-            sim: Some(sim),
-            clock,
-            _dir: dir,
-            db,
-        };
+        let ws = support::SimWorkspace::with_config(SimConfig {
+            platforms: vec![Platform::Kubeflow],
+            clock: clock.clone(),
+            ..SimConfig::default()
+        })
+        .log_level("warn");
+        let f = Fixture { ws, clock };
         let url = f.url();
         f.ok(
             &[
@@ -72,45 +67,7 @@ impl Fixture {
     }
 
     fn url(&self) -> String {
-        self.sim
-            .as_ref()
-            .expect("sim running")
-            .base_url(Platform::Kubeflow)
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ecosystem"));
-        command
-            .arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .env("ECOSYSTEM_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command
-    }
-
-    fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = self.command(args).spawn().expect("run ecosystem");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
-        child.wait_with_output().expect("wait")
-    }
-
-    fn ok(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.run(args, stdin);
-        assert!(
-            out.status.success(),
-            "`ecosystem {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        self.ws.url(Platform::Kubeflow)
     }
 
     /// One poll as JSON: the event ids and the next cursor.
@@ -149,23 +106,14 @@ impl Fixture {
             namespace: None,
         })
         .expect("a Kubeflow connector");
-        self.runtime
-            .block_on(kfp.create_run(&NewKfpRun {
-                display_name: name.into(),
-                pipeline_id: "00000000-0000-4000-8000-00000000b000".into(),
-                pipeline_version_id: Some("00000000-0000-4000-8000-00000000c000".into()),
-                parameters: BTreeMap::new(),
-                ..NewKfpRun::default()
-            }))
-            .expect("create a run")
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        if let Some(sim) = self.sim.take() {
-            self.runtime.block_on(sim.shutdown());
-        }
+        self.block_on(kfp.create_run(&NewKfpRun {
+            display_name: name.into(),
+            pipeline_id: "00000000-0000-4000-8000-00000000b000".into(),
+            pipeline_version_id: Some("00000000-0000-4000-8000-00000000c000".into()),
+            parameters: BTreeMap::new(),
+            ..NewKfpRun::default()
+        }))
+        .expect("create a run")
     }
 }
 

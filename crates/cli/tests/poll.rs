@@ -1,72 +1,27 @@
 //! `ecosystem poll` against partner-sim, through the real binary, with credentials in a real
 //! Secret Service (run under scripts/with-keyring.sh).
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
-use partner_sim::{Faults, Platform, RunningSim, Sim, SimConfig};
+use partner_sim::{Faults, Platform};
 use serde_json::Value;
 
 const KFP_TOKEN: &str = "kfp-sim-token";
 const DATABRICKS_TOKEN: &str = "dapi-sim-demo-token";
 
-struct Fixture {
-    runtime: tokio::runtime::Runtime,
-    sim: Option<RunningSim>,
-    _dir: tempfile::TempDir,
-    db: PathBuf,
+mod support;
+
+/// The shared simulator workspace, plus what these tests do with it.
+struct Fixture(support::SimWorkspace);
+
+impl std::ops::Deref for Fixture {
+    type Target = support::SimWorkspace;
+    fn deref(&self) -> &support::SimWorkspace {
+        &self.0
+    }
 }
 
 impl Fixture {
     fn new() -> Fixture {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        let sim = runtime
-            .block_on(Sim::start(SimConfig::default()))
-            .expect("partner-sim starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("ecosystem.db");
-        Fixture {
-            runtime,
-            sim: Some(sim),
-            _dir: dir,
-            db,
-        }
-    }
-
-    fn sim(&self) -> &RunningSim {
-        self.sim.as_ref().expect("sim running")
-    }
-
-    fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ecosystem"))
-            .arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .env("ECOSYSTEM_LOG", "info")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run ecosystem");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
-        child.wait_with_output().expect("wait")
-    }
-
-    fn ok(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.run(args, stdin);
-        assert!(
-            out.status.success(),
-            "`ecosystem {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        Fixture(support::SimWorkspace::new().log_level("info"))
     }
 
     /// Registers a partner of the sim with its bearer token; `active` moves it to active.
@@ -117,14 +72,6 @@ impl Fixture {
             .collect();
         let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
         (out.status.code().expect("exit code"), lines, all)
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        if let Some(sim) = self.sim.take() {
-            self.runtime.block_on(sim.shutdown());
-        }
     }
 }
 
