@@ -10,7 +10,7 @@
 # 700, else gnome-keyring falls back to ~/.cache). Everything is removed afterwards; the
 # daemon exits with its bus. See crates/core/src/credential_store.rs.
 #
-# keyctl (PLATFORM-NOTES 1.4) is left out on purpose: it only matters to kernel-keyutils stores,
+# keyctl (a kernel session keyring) is left out on purpose: it only matters to kernel-keyutils stores,
 # and Ecosystem uses the Secret Service alone (no keyutils fallback).
 #
 # Needs: dbus-run-session (dbus-daemon), dbus-send (dbus-bin), gnome-keyring-daemon
