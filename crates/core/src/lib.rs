@@ -19,6 +19,7 @@ pub mod integration;
 pub mod maintenance;
 pub mod model;
 pub mod money;
+pub mod notify;
 pub mod registry;
 pub mod secret;
 pub mod sla;
