@@ -794,12 +794,46 @@ pub struct HealthHistory<'c> {
     conn: &'c Connection,
 }
 
+/// One partner's current state, for an overview of every partner (the catalogue's badges).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct HealthBadge {
+    pub partner: String,
+    /// `unknown` when the partner was never checked.
+    pub state: HealthState,
+    /// When the state began (RFC 3339, UTC); `None` before the first check.
+    pub since: Option<String>,
+    pub reason: Option<String>,
+}
+
 impl<'c> HealthHistory<'c> {
     pub fn new(conn: &'c Connection) -> Self {
         HealthHistory { conn }
     }
 
     /// The partner's current state; `unknown` with no `since` before its first check.
+    /// Every partner's current state, ordered by name, in one query.
+    pub fn overview(&self) -> Result<Vec<HealthBadge>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.name, h.state,
+                    strftime('%Y-%m-%dT%H:%M:%S+00:00', h.since, 'unixepoch'), h.reason
+             FROM partners p LEFT JOIN health_current h ON h.partner_id = p.id
+             ORDER BY p.name",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(HealthBadge {
+                partner: row.get(0)?,
+                state: match row.get::<_, Option<String>>(1)? {
+                    Some(word) => state_word(&word)?,
+                    None => HealthState::Unknown,
+                },
+                since: row.get(2)?,
+                reason: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn current(&self, partner_id: u32) -> Result<CurrentHealth> {
         let found = self
             .conn

@@ -372,6 +372,30 @@ fn a_partner_never_checked_is_unknown_with_no_uptime() {
 }
 
 #[test]
+fn the_overview_gives_every_partner_its_state_in_name_order() {
+    let mut db = Db::new();
+    let checked = db.partner("b-checked", Tier::Standard);
+    db.partner("a-never-checked", Tier::Standard);
+    db.record(checked, vec![ok(t("2026-11-26T08:00:00Z"), 20)]);
+    let overview = db.history().overview().unwrap();
+    let seen: Vec<(&str, HealthState, Option<&str>)> = overview
+        .iter()
+        .map(|b| (b.partner.as_str(), b.state, b.since.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("a-never-checked", HealthState::Unknown, None),
+            (
+                "b-checked",
+                HealthState::Healthy,
+                Some("2026-11-26T08:00:00+00:00")
+            ),
+        ]
+    );
+}
+
+#[test]
 fn uptime_is_time_weighted_and_windows_clip_incidents_and_skip_maintenance() {
     let mut db = Db::new();
     let id = db.partner("databricks", Tier::Strategic); // N = 2, M = 2

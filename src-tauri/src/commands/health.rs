@@ -8,7 +8,6 @@ use ecosystem_core::health_store::{
     HealthHistory, Incident, Rollup, Sample, SampleOutcome, Series, UptimeWindows,
 };
 use ecosystem_core::integration::ErrorClass;
-use ecosystem_core::Error;
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
@@ -18,16 +17,7 @@ use crate::AppState;
 /// How many of the latest checks the heartbeat bar shows.
 pub const RECENT_CHECKS: usize = 60;
 
-/// One catalogue badge: a partner's current state.
-#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
-pub struct HealthBadge {
-    pub partner: String,
-    /// `unknown` when the partner was never checked.
-    pub state: HealthState,
-    /// When the state began (RFC 3339, UTC); `None` before the first check.
-    pub since: Option<String>,
-    pub reason: Option<String>,
-}
+pub use ecosystem_core::health_store::HealthBadge;
 
 /// The ranges the partner page offers for its chart, latency and incidents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, specta::Type)]
@@ -245,40 +235,7 @@ pub struct PartnerHealth {
 #[tauri::command]
 #[specta::specta]
 pub async fn health_overview(state: State<'_, AppState>) -> CommandResult<Vec<HealthBadge>> {
-    // TODO(core): move into `HealthHistory::overview`; the shell has no query of its own.
-    with_registry(state, |r| {
-        r.store()
-            .conn()
-            .prepare_cached(
-                "SELECT p.name, h.state,
-                        strftime('%Y-%m-%dT%H:%M:%S+00:00', h.since, 'unixepoch'), h.reason
-                 FROM partners p LEFT JOIN health_current h ON h.partner_id = p.id
-                 ORDER BY p.name",
-            )?
-            .query_map([], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, Option<String>>(1)?,
-                    row.get::<_, Option<String>>(2)?,
-                    row.get::<_, Option<String>>(3)?,
-                ))
-            })?
-            .map(|row| {
-                let (partner, state, since, reason) = row?;
-                let state = match state {
-                    Some(word) => word.parse::<HealthState>()?,
-                    None => HealthState::Unknown,
-                };
-                Ok(HealthBadge {
-                    partner,
-                    state,
-                    since,
-                    reason,
-                })
-            })
-            .collect::<Result<Vec<_>, Error>>()
-    })
-    .await
+    with_registry(state, |r| HealthHistory::new(r.store().conn()).overview()).await
 }
 
 /// A partner's health over `range`: state, uptime windows, latency, the latest checks, the

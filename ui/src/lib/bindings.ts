@@ -254,10 +254,10 @@ export type Facets = {
 	owners: string[],
 };
 
-/**  One catalogue badge: a partner's current state. */
+/**  One partner's current state, for an overview of every partner (the catalogue's badges). */
 export type HealthBadge = HealthBadge_Serialize | HealthBadge_Deserialize;
 
-/**  One catalogue badge: a partner's current state. */
+/**  One partner's current state, for an overview of every partner (the catalogue's badges). */
 export type HealthBadge_Deserialize = {
 	partner: string,
 	/**  `unknown` when the partner was never checked. */
@@ -267,7 +267,7 @@ export type HealthBadge_Deserialize = {
 	reason?: string | null,
 };
 
-/**  One catalogue badge: a partner's current state. */
+/**  One partner's current state, for an overview of every partner (the catalogue's badges). */
 export type HealthBadge_Serialize = {
 	partner: string,
 	/**  `unknown` when the partner was never checked. */
