@@ -24,6 +24,24 @@ impl Fixture {
         Fixture(support::SimWorkspace::new())
     }
 
+    /// Registers an http partner `name` on the sim's Kubeflow health endpoint; returns the URL.
+    fn add_http_partner(&self, name: &str) -> String {
+        let health = format!("{}/apis/v2beta1/healthz", self.url(Platform::Kubeflow));
+        self.ok(
+            &[
+                "partner",
+                "add",
+                name,
+                "--kind",
+                "http",
+                "--endpoint",
+                &health,
+            ],
+            "",
+        );
+        health
+    }
+
     fn check(&self, partner: &str) -> (i32, Value, String) {
         let out = self.run(&["check", partner, "--format", "json"], "");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -208,22 +226,7 @@ fn a_hanging_partner_times_out_within_its_own_timeout() {
 #[test]
 fn an_http_partner_is_checked_by_its_check_file() {
     let f = Fixture::new();
-    let health = format!(
-        "{}/apis/v2beta1/healthz",
-        f.sim().base_url(Platform::Kubeflow)
-    );
-    f.ok(
-        &[
-            "partner",
-            "add",
-            "Custom",
-            "--kind",
-            "http",
-            "--endpoint",
-            &health,
-        ],
-        "",
-    );
+    let health = f.add_http_partner("Custom");
     let file = f.dir().join("custom.check.toml");
     std::fs::write(
         &file,
@@ -297,22 +300,7 @@ fn an_http_partner_is_checked_by_its_check_file() {
 #[test]
 fn a_stored_check_file_is_used_until_it_is_cleared() {
     let f = Fixture::new();
-    let health = format!(
-        "{}/apis/v2beta1/healthz",
-        f.sim().base_url(Platform::Kubeflow)
-    );
-    f.ok(
-        &[
-            "partner",
-            "add",
-            "Custom",
-            "--kind",
-            "http",
-            "--endpoint",
-            &health,
-        ],
-        "",
-    );
+    let health = f.add_http_partner("Custom");
     let file = f.dir().join("stored.check.toml");
     std::fs::write(
         &file,
