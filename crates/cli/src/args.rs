@@ -46,9 +46,17 @@ pub enum Command {
     /// SLA compliance per partner for a month or quarter (--period 2026-10 or 2026-Q4; the
     /// current one to date by default): attained %, budget left, breaches, credit owed
     Sla(crate::sla::SlaArgs),
-    /// Poll every active partner's health on its interval and record it (headless poller);
-    /// --once checks each once (exit 3 if any is unhealthy)
+    /// Poll every active, unpaused partner's health on its interval and record it (headless
+    /// poller, following registry changes as it runs); --once checks each once (exit 3 if any
+    /// is unhealthy)
     Poll(crate::poll::PollArgs),
+    /// Stream health transitions as they are recorded (by `ecosystem poll` or the desktop
+    /// app), one line each, until --for elapses or Ctrl-C
+    Watch(crate::watch::WatchArgs),
+    /// Announce, list and remove maintenance windows (one-off or weekly, for one partner or
+    /// all); failed checks inside a window do not make a partner unhealthy
+    #[command(subcommand)]
+    Maintenance(crate::maintenance::MaintenanceCommand),
     /// Measure the poller: checks, CPU per check, peak RSS, database bytes, schedule lag
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -111,6 +119,20 @@ pub enum PartnerCommand {
     },
     /// Remove an http partner's check file (it is then checked with a plain GET)
     ClearCheck { name: String },
+    /// Pause a partner: its health shows paused and it is not polled until resumed (audited)
+    Pause {
+        name: String,
+        /// Why, recorded in the health history and the audit log
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// End a partner's pause: its health follows its checks again (audited)
+    Resume {
+        name: String,
+        /// Why, recorded in the health history and the audit log
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
     /// Move a partner through its lifecycle
     Lifecycle {
         name: String,
@@ -328,6 +350,8 @@ impl Command {
             }
             Command::Bench(cmd) => crate::bench::run(cmd).map(|_| ()),
             Command::Health(args) => crate::health::run(registry, args),
+            Command::Watch(args) => crate::watch::run(registry, args),
+            Command::Maintenance(cmd) => crate::maintenance::run(registry, cmd),
             Command::Sla(args) => crate::sla::run(registry, args),
             Command::Contracts(ContractsCommand::Expiring { within, format }) => {
                 let rows = registry.expiring_contracts(within)?;
@@ -414,11 +438,11 @@ impl Command {
                     &["KEY", "VALUE", "MEANING"],
                     &SETTINGS
                         .iter()
-                        .map(|(k, meaning, ..)| {
+                        .map(|spec| {
                             vec![
-                                k.to_string(),
-                                output::or_dash(set.get(*k).map(String::as_str)),
-                                meaning.to_string(),
+                                spec.key.to_string(),
+                                output::or_dash(set.get(spec.key).map(String::as_str)),
+                                spec.meaning.to_string(),
                             ]
                         })
                         .collect::<Vec<_>>(),
@@ -606,6 +630,28 @@ impl PartnerCommand {
             PartnerCommand::Remove { name } => {
                 registry.remove_partner(&name)?;
                 println!("removed partner {name:?}");
+                Ok(())
+            }
+            PartnerCommand::Pause { name, reason } => {
+                let t = registry.pause_partner(&name, reason.as_deref())?;
+                match t {
+                    Some(t) => println!(
+                        "partner {name:?} is paused (was {}); it is not polled until resumed",
+                        t.transition.from
+                    ),
+                    None => println!("partner {name:?} is paused; it is not polled until resumed"),
+                }
+                Ok(())
+            }
+            PartnerCommand::Resume { name, reason } => {
+                let t = registry.resume_partner(&name, reason.as_deref())?;
+                match t {
+                    Some(t) => println!(
+                        "partner {name:?} is resumed: {} ({})",
+                        t.transition.to, t.transition.reason
+                    ),
+                    None => println!("partner {name:?} is resumed"),
+                }
                 Ok(())
             }
             PartnerCommand::Lifecycle { name, action } => {

@@ -8,9 +8,11 @@ mod check;
 mod credential;
 mod events;
 mod health;
+mod maintenance;
 mod output;
 mod poll;
 mod sla;
+mod watch;
 
 use std::process::ExitCode;
 

@@ -7,25 +7,33 @@
 //!   healthy or degraded, 3 when any is unhealthy.
 //! - Otherwise it polls until `--for` elapses or Ctrl-C, printing state transitions as they
 //!   are recorded, then a summary (checks done, failures by class, schedule lag p50/p99).
+//!   Meanwhile it follows the registry ([`follow_registry`]): a partner added, activated,
+//!   paused, resumed or given a credential by another process is picked up within a few
+//!   seconds, without a restart.
+//!
+//! Paused partners are not polled (see `ecosystem partner pause`).
 //!
 //! `--format json` prints JSON Lines: one object per outcome (`--once`) or transition, then
 //! the summary object.
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 use ecosystem_connectors::poller::{
     HealthPoller, HealthWriterSink, OutcomeSink, PlatformConnectors, PollOutcome, PollSummary,
-    PollTarget, PollerConfig, WriterBatching, WriterTotals,
+    PollerConfig, WriterBatching, WriterTotals,
 };
+pub use ecosystem_connectors::targets::load_targets;
+use ecosystem_connectors::targets::{follow_registry, RegistryWatch};
 use ecosystem_core::health::CheckHint;
 use ecosystem_core::health_store::{HealthWriter, PartnerTransition};
 use ecosystem_core::integration::CheckState;
 use ecosystem_core::{
-    Clock, Error, Lifecycle, PartnerFilter, PartnerKind, Registry, Result, Store, SystemClock,
+    Clock, Error, Lifecycle, PartnerFilter, Registry, Result, Store, SystemClock,
 };
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -45,6 +53,9 @@ pub struct PollArgs {
     pub concurrency: u16,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Seconds between looks at the registry for changes to follow
+    #[arg(long, hide = true, value_name = "SECS", default_value = "2", value_parser = parse_secs)]
+    pub registry_every: Duration,
 }
 
 fn parse_secs(s: &str) -> std::result::Result<Duration, String> {
@@ -97,39 +108,6 @@ struct SummaryLine<'a> {
     poll: &'a PollSummary,
     recorded: u64,
     transitions: u64,
-}
-
-/// The active partners with their credentials and stored checks. A credential the keyring
-/// cannot give is logged and the partner polled without it (its checks then say why).
-pub fn load_targets(registry: &Registry) -> Result<Vec<PollTarget>> {
-    let partners = registry.list_partners(&PartnerFilter {
-        lifecycle: Some(Lifecycle::Active),
-        ..PartnerFilter::default()
-    })?;
-    let mut targets = Vec::with_capacity(partners.len());
-    for partner in partners {
-        let credential = match registry.credential_meta(&partner.name)? {
-            Some(_) => match registry.credential(&partner.name) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    tracing::warn!(partner = %partner.name, error = %e, "credential unavailable");
-                    None
-                }
-            },
-            None => None,
-        };
-        let stored_check = if partner.kind == PartnerKind::Http {
-            registry.custom_check(&partner.name)?
-        } else {
-            None
-        };
-        targets.push(PollTarget {
-            partner,
-            credential,
-            stored_check,
-        });
-    }
-    Ok(targets)
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -200,12 +178,40 @@ fn print_transitions(transitions: Vec<PartnerTransition>, format: Format) {
     }
 }
 
+/// The active partners that are paused (and so not polled).
+fn paused_active(registry: &Registry) -> Result<Vec<String>> {
+    let paused = registry.paused_partner_ids()?;
+    if paused.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(registry
+        .list_partners(&PartnerFilter {
+            lifecycle: Some(Lifecycle::Active),
+            ..PartnerFilter::default()
+        })?
+        .into_iter()
+        .filter(|p| paused.contains(&p.id))
+        .map(|p| p.name)
+        .collect())
+}
+
 pub fn run(registry: &Registry, db: &Path, args: PollArgs) -> Result<ExitCode> {
+    // Taken before the targets are read, so a change made in between is followed too.
+    let watch = RegistryWatch::new(registry.store())?;
     let targets = load_targets(registry)?;
     let partners = targets.len();
+    let paused = paused_active(registry)?;
+    if !paused.is_empty() {
+        eprintln!("paused, not polled: {}", paused.join(", "));
+    }
     if partners == 0 {
         eprintln!("no active partner to poll");
     }
+    let follower = if args.once {
+        None
+    } else {
+        Some(Registry::open(db)?)
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let writer = HealthWriter::new(Store::open(db)?);
     let format = args.format;
@@ -236,8 +242,9 @@ pub fn run(registry: &Registry, db: &Path, args: PollArgs) -> Result<ExitCode> {
         concurrency: usize::from(args.concurrency),
         ..PollerConfig::default()
     };
-    let (poller, _handle) = HealthPoller::new(config, Arc::new(PlatformConnectors), sink, clock);
+    let (poller, handle) = HealthPoller::new(config, Arc::new(PlatformConnectors), sink, clock);
     let cancel = CancellationToken::new();
+    let polled = Arc::new(AtomicUsize::new(partners));
     let summary = runtime()?.block_on(async {
         let stop = cancel.clone();
         let limit = args.duration;
@@ -255,17 +262,37 @@ pub fn run(registry: &Registry, db: &Path, args: PollArgs) -> Result<ExitCode> {
             }
             stop.cancel();
         });
+        let following = follower.map(|follower| {
+            let polled = polled.clone();
+            eprintln!("polling {partners} partner(s), following registry changes (Ctrl-C to stop)");
+            tokio::spawn(follow_registry(
+                follower,
+                watch,
+                handle,
+                args.registry_every,
+                cancel.clone(),
+                move |targets| {
+                    polled.store(targets.len(), Ordering::Relaxed);
+                    eprintln!("the registry changed: polling {} partner(s)", targets.len());
+                },
+            ))
+        });
         let summary = if args.once {
             poller.run_once(targets, cancel.clone()).await
         } else {
             poller.run(targets, cancel.clone()).await
         };
         cancel.cancel();
+        if let Some(following) = following {
+            if let Err(e) = following.await {
+                tracing::error!(error = %e, "following the registry ended abnormally");
+            }
+        }
         summary
     });
     // The poller and its sinks are gone; the writer drains what is left and stops.
     let totals = writer_thread.finish();
-    print_summary(partners, &summary, &totals, format)?;
+    print_summary(polled.load(Ordering::Relaxed), &summary, &totals, format)?;
     if totals.failed_batches > 0 {
         return Err(Error::invalid(
             "health history",

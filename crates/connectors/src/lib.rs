@@ -33,6 +33,7 @@ pub mod monitoring;
 pub mod poller;
 pub mod resilience;
 pub mod snowflake;
+pub mod targets;
 
 pub use factory::{connector_for, ConnectorOptions};
 

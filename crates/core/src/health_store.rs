@@ -444,28 +444,7 @@ impl HealthWriter {
             .store
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some(mut row) = load_partner(&tx, partner_id)? else {
-            return Err(Error::NotFound(format!("no partner with id {partner_id}")));
-        };
-        let before = (row.paused, row.maintenance);
-        change(&mut row);
-        let (status, transition) = apply_hold(&row.status, row.hold_at(at), at);
-        let changed = transition.is_some() || before != (row.paused, row.maintenance);
-        row.status = status;
-        let produced = match transition {
-            Some(t) => {
-                insert_transition(&tx, partner_id, &t)?;
-                Some(PartnerTransition {
-                    partner_id,
-                    partner: row.name.clone(),
-                    transition: t,
-                })
-            }
-            None => None,
-        };
-        if changed {
-            save_status(&tx, partner_id, &row)?;
-        }
+        let produced = change_hold_in(&tx, partner_id, at, change, |reason| reason)?;
         tx.commit()?;
         Ok(produced)
     }
@@ -534,6 +513,64 @@ impl HealthWriter {
         );
         Ok(report)
     }
+}
+
+/// Pauses or resumes a partner inside the caller's transaction (the registry's, so the change
+/// lands together with its audit row). Returns whether it was paused before, and the
+/// transition, whose reason `reword` may rewrite (to say who paused it and why).
+pub(crate) fn set_paused_in(
+    tx: &Transaction<'_>,
+    partner_id: u32,
+    paused: bool,
+    at: DateTime<Utc>,
+    reword: impl FnOnce(String) -> String,
+) -> Result<(bool, Option<PartnerTransition>)> {
+    let mut was = false;
+    let produced = change_hold_in(
+        tx,
+        partner_id,
+        at,
+        |row| {
+            was = row.paused;
+            row.paused = paused;
+        },
+        reword,
+    )?;
+    Ok((was, produced))
+}
+
+fn change_hold_in(
+    tx: &Transaction<'_>,
+    partner_id: u32,
+    at: DateTime<Utc>,
+    change: impl FnOnce(&mut PartnerRow),
+    reword: impl FnOnce(String) -> String,
+) -> Result<Option<PartnerTransition>> {
+    let Some(mut row) = load_partner(tx, partner_id)? else {
+        return Err(Error::NotFound(format!("no partner with id {partner_id}")));
+    };
+    let before = (row.paused, row.maintenance);
+    change(&mut row);
+    let (mut status, transition) = apply_hold(&row.status, row.hold_at(at), at);
+    let changed = transition.is_some() || before != (row.paused, row.maintenance);
+    let produced = match transition {
+        Some(mut t) => {
+            t.reason = reword(t.reason);
+            status.reason = Some(t.reason.clone());
+            insert_transition(tx, partner_id, &t)?;
+            Some(PartnerTransition {
+                partner_id,
+                partner: row.name.clone(),
+                transition: t,
+            })
+        }
+        None => None,
+    };
+    row.status = status;
+    if changed {
+        save_status(tx, partner_id, &row)?;
+    }
+    Ok(produced)
 }
 
 impl PartnerRow {
@@ -888,6 +925,46 @@ impl<'c> HealthHistory<'c> {
             )?
             .query_row(params![partner_id, at.timestamp()], transition_from_row)
             .optional()?)
+    }
+
+    /// The id of the newest recorded transition (0 when there is none): where a follower
+    /// of [`HealthHistory::changes_after`] starts so it sees only what comes next.
+    pub fn last_change_id(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT coalesce(max(id), 0) FROM health_transitions")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// Every partner's transitions recorded after the one with id `after_id`, in the order
+    /// they were recorded, at most `limit`, each with its id (the cursor to go on from) and
+    /// the partner's name. Whichever process polls, a follower of this sees its changes.
+    pub fn changes_after(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, PartnerTransition)>> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT t.id, t.at, t.from_state, t.to_state, t.reason, t.error_class,
+                        t.partner_id, p.name
+                 FROM health_transitions t JOIN partners p ON p.id = t.partner_id
+                 WHERE t.id > ?1 ORDER BY t.id LIMIT ?2",
+            )?
+            .query_map(params![after_id, limit], |r| {
+                let stored = transition_from_row(r)?;
+                Ok((
+                    stored.id,
+                    PartnerTransition {
+                        partner_id: r.get(6)?,
+                        partner: r.get(7)?,
+                        transition: stored.transition,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// Transitions with `from < at <= to`, oldest first.

@@ -8,6 +8,12 @@
 //!   `depends_on` upwards) is unhealthy too. Then it is recorded as *suppressed* under the
 //!   root cause (the topmost unhealthy ancestor): one notification per root cause, the
 //!   children keep recording their own health but stay quiet.
+//! - A partner that depends on another and goes down while no ancestor is unhealthy waits
+//!   [`NotificationPolicy::dependency_grace`] before it is announced: its parent is checked
+//!   on its own schedule and often fails a moment later. If an ancestor goes unhealthy within
+//!   the grace, the child is suppressed under it; if the child recovers first, nothing is
+//!   said; otherwise [`Notifier::tick`] announces it when the grace ends. The same grace
+//!   applies when the root cause recovers before its children do.
 //! - When a partner recovers, the partners suppressed under it are looked at again: those
 //!   still unhealthy on their own (or under another unhealthy ancestor) notify individually
 //!   (or move under that ancestor); those that recovered too are dropped silently.
@@ -78,15 +84,74 @@ pub struct NotificationPolicy {
     /// Whether `degraded` notifies like `unhealthy` (default: no).
     #[serde(default)]
     pub notify_degraded: bool,
+    /// How long a partner with a parent waits, when it goes down while its ancestors are not
+    /// unhealthy, for one of them to turn out to be the root cause; `None`: no wait.
+    #[serde(default)]
+    pub dependency_grace: Option<StdDuration>,
 }
 
+/// The wait for a parent when the settings do not say (`notifications.dependency_grace_secs`).
+pub const DEFAULT_DEPENDENCY_GRACE: StdDuration = StdDuration::from_secs(60);
+
 impl NotificationPolicy {
+    /// The policy the workspace settings describe (`notifications.*`, see
+    /// [`crate::workspace::SETTINGS`]); absent settings take the defaults (no resend, never
+    /// quiet, degraded silent). A stored value that does not parse is an error naming it.
+    pub fn from_settings<'a>(
+        settings: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> crate::Result<NotificationPolicy> {
+        let mut policy = NotificationPolicy {
+            dependency_grace: Some(DEFAULT_DEPENDENCY_GRACE),
+            ..NotificationPolicy::default()
+        };
+        let mut quiet = None;
+        let mut zone = Tz::UTC;
+        for (key, value) in settings {
+            match key {
+                "notifications.resend_minutes" => {
+                    crate::workspace::validate_setting(key, value)?;
+                    let minutes: u64 = value.parse().unwrap_or(0);
+                    policy.resend_every =
+                        (minutes > 0).then(|| StdDuration::from_secs(minutes * 60));
+                }
+                "notifications.dependency_grace_secs" => {
+                    crate::workspace::validate_setting(key, value)?;
+                    let secs: u64 = value.parse().unwrap_or(0);
+                    policy.dependency_grace = (secs > 0).then(|| StdDuration::from_secs(secs));
+                }
+                "notifications.degraded" => {
+                    crate::workspace::validate_setting(key, value)?;
+                    policy.notify_degraded = value == "1";
+                }
+                "notifications.quiet_hours" => {
+                    quiet = crate::workspace::parse_daily_period(key, value)?;
+                }
+                "notifications.time_zone" => {
+                    zone = crate::sla::parse_time_zone(key, value)?;
+                }
+                _ => {}
+            }
+        }
+        policy.quiet_hours = quiet.map(|(start, end)| QuietHours {
+            start,
+            end,
+            time_zone: zone,
+        });
+        Ok(policy)
+    }
+
     fn alerting(&self, state: HealthState) -> bool {
         state == HealthState::Unhealthy || (self.notify_degraded && state == HealthState::Degraded)
     }
 
     fn quiet(&self, now: DateTime<Utc>) -> bool {
         self.quiet_hours.is_some_and(|q| q.contains(now))
+    }
+
+    fn dependency_grace(&self) -> Option<Duration> {
+        self.dependency_grace
+            .and_then(|d| Duration::from_std(d).ok())
+            .filter(|d| *d > Duration::zero())
     }
 
     fn resend_every(&self) -> Option<Duration> {
@@ -200,6 +265,18 @@ struct Outage {
     suppressed_under: Option<String>,
     /// When the next `still_down` is due (announced partners with a resend cadence).
     next_resend: Option<DateTime<Utc>>,
+    /// While waiting for an ancestor to turn out to be the root cause (or, after the root
+    /// cause recovered, for the partner to follow it): until when.
+    waiting_until: Option<DateTime<Utc>>,
+    /// Said when the wait ends in an announcement.
+    note: Option<String>,
+}
+
+impl Outage {
+    /// Whether its down was told (neither suppressed nor still waiting for its parent).
+    fn announced(&self) -> bool {
+        self.suppressed_under.is_none() && self.waiting_until.is_none()
+    }
 }
 
 /// What quiet hours have held back, by partner.
@@ -248,7 +325,17 @@ impl Notifier {
     pub fn announced(&self) -> Vec<String> {
         self.outages
             .iter()
-            .filter(|(_, o)| o.suppressed_under.is_none())
+            .filter(|(_, o)| o.announced())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// The partners down and waiting for their parent (see
+    /// [`NotificationPolicy::dependency_grace`]), by name.
+    pub fn waiting(&self) -> Vec<String> {
+        self.outages
+            .iter()
+            .filter(|(_, o)| o.waiting_until.is_some())
             .map(|(name, _)| name.clone())
             .collect()
     }
@@ -281,8 +368,10 @@ impl Notifier {
         self.flush_digest(now, &mut out);
         if self.policy.alerting(transition.to) {
             self.went_down(partner, transition, graph, now, &mut out);
+            // It may be the root cause partners waiting below it were waiting for.
+            self.adopt_waiting(graph);
         } else if let Some(outage) = self.outages.remove(partner) {
-            if outage.suppressed_under.is_none() {
+            if outage.announced() {
                 let n = recovered(partner, &outage, transition, now);
                 let lasted = transition.at - outage.since;
                 self.emit(n, Some(lasted), now, &mut out);
@@ -300,6 +389,7 @@ impl Notifier {
     pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Notification> {
         let mut out = Vec::new();
         self.flush_digest(now, &mut out);
+        self.end_waits(now, &mut out);
         let Some(every) = self.policy.resend_every() else {
             return out;
         };
@@ -336,7 +426,7 @@ impl Notifier {
             // Already down: a change between degraded and unhealthy.
             outage.state = transition.to;
             outage.reason = transition.reason.clone();
-            if outage.suppressed_under.is_none() {
+            if outage.announced() {
                 let n = down(partner, outage, None, now);
                 self.emit(n, None, now, out);
             }
@@ -348,9 +438,50 @@ impl Notifier {
             since: transition.at,
             suppressed_under: None,
             next_resend: None,
+            waiting_until: None,
+            note: None,
         };
         self.outages.insert(partner.to_string(), outage);
-        self.settle(partner, graph, now, None, out);
+        let grace = self.policy.dependency_grace();
+        match grace {
+            Some(grace)
+                if graph.parent_of(partner).is_some() && root_cause(partner, graph).is_none() =>
+            {
+                if let Some(outage) = self.outages.get_mut(partner) {
+                    outage.waiting_until = Some(now + grace);
+                }
+            }
+            _ => self.settle(partner, graph, now, None, out),
+        }
+    }
+
+    /// Puts the partners waiting for their parent under the root cause that has appeared.
+    fn adopt_waiting(&mut self, graph: &impl PartnerGraph) {
+        for (name, outage) in &mut self.outages {
+            if outage.waiting_until.is_some() {
+                if let Some(root) = root_cause(name, graph) {
+                    outage.waiting_until = None;
+                    outage.suppressed_under = Some(root);
+                }
+            }
+        }
+    }
+
+    /// Announces the partners whose wait for a root cause is over without one appearing.
+    fn end_waits(&mut self, now: DateTime<Utc>, out: &mut Vec<Notification>) {
+        let every = self.policy.resend_every();
+        let mut due = Vec::new();
+        for (name, outage) in &mut self.outages {
+            if outage.waiting_until.is_some_and(|until| until <= now) {
+                outage.waiting_until = None;
+                outage.next_resend = every.map(|every| now + every);
+                let note = outage.note.take();
+                due.push(down(name, outage, note, now));
+            }
+        }
+        for n in due {
+            self.emit(n, None, now, out);
+        }
     }
 
     /// Decides whether an outage is suppressed (and under whom) or announced now.
@@ -371,6 +502,7 @@ impl Notifier {
             Some(root) => outage.suppressed_under = Some(root),
             None => {
                 outage.suppressed_under = None;
+                outage.waiting_until = None;
                 outage.next_resend = every.map(|every| now + every);
                 let n = down(partner, outage, note, now);
                 self.emit(n, None, now, out);
@@ -392,10 +524,22 @@ impl Notifier {
             .filter(|(_, o)| o.suppressed_under.as_deref() == Some(root))
             .map(|(name, _)| name.clone())
             .collect();
+        let grace = self.policy.dependency_grace();
         for name in waiting {
             if self.policy.alerting(graph.state_of(&name)) {
                 let note = format!("It is still down after {root} recovered.");
-                self.settle(&name, graph, now, Some(note), out);
+                match (grace, root_cause(&name, graph)) {
+                    // Children checked on their own schedules follow their parent back a
+                    // moment later: give them the grace before saying they are down.
+                    (Some(grace), None) => {
+                        if let Some(outage) = self.outages.get_mut(&name) {
+                            outage.suppressed_under = None;
+                            outage.waiting_until = Some(now + grace);
+                            outage.note = Some(note);
+                        }
+                    }
+                    _ => self.settle(&name, graph, now, Some(note), out),
+                }
             } else {
                 // Recovered too (its own transition may come later in the batch): its down
                 // was never announced, so neither is its recovery.
@@ -436,7 +580,7 @@ impl Notifier {
         let mut back = Vec::new();
         for name in &held.touched {
             match self.outages.get(name) {
-                Some(o) if o.suppressed_under.is_none() => down_now.push(format!(
+                Some(o) if o.announced() => down_now.push(format!(
                     "{name} is {} since {}: {}",
                     o.state,
                     stamp(o.since),

@@ -623,6 +623,117 @@ impl Registry {
         })
     }
 
+    // ----- pause and resume -----
+
+    /// Pauses a partner: its shown health becomes `paused` (a transition whose reason says who
+    /// paused it and why), the poller stops checking it (see `ecosystem_connectors::targets`),
+    /// and the audit log records `partner.pause`, all in one transaction. Pausing a partner that
+    /// is already paused is refused (a conflict: nothing is written).
+    pub fn pause_partner(
+        &mut self,
+        name: &str,
+        reason: Option<&str>,
+    ) -> Result<Option<crate::health_store::PartnerTransition>> {
+        self.set_paused(name, true, reason)
+    }
+
+    /// Ends a partner's pause: its shown health becomes what its checks say (or maintenance,
+    /// while a window is open), with audit `partner.resume`, in one transaction. Resuming a
+    /// partner that is not paused is refused.
+    pub fn resume_partner(
+        &mut self,
+        name: &str,
+        reason: Option<&str>,
+    ) -> Result<Option<crate::health_store::PartnerTransition>> {
+        self.set_paused(name, false, reason)
+    }
+
+    /// The ids of the partners that are paused.
+    pub fn paused_partner_ids(&self) -> Result<std::collections::BTreeSet<u32>> {
+        let conn = self.store.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT partner_id FROM health_current WHERE paused = 1")?;
+        let ids = stmt.query_map([], |r| r.get(0))?;
+        Ok(ids.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// True when the partner is paused.
+    pub fn is_paused(&self, name: &str) -> Result<bool> {
+        let id = self.partner(name)?.id;
+        Ok(self.paused_partner_ids()?.contains(&id))
+    }
+
+    fn set_paused(
+        &mut self,
+        name: &str,
+        paused: bool,
+        reason: Option<&str>,
+    ) -> Result<Option<crate::health_store::PartnerTransition>> {
+        /// The reason recorded with a pause or resume transition: who did it and why ("paused by
+        /// alice: VPN change"; "resumed by alice; checks say healthy").
+        fn pause_reason(
+            actor: &str,
+            paused: bool,
+            reason: Option<&str>,
+            default: String,
+        ) -> String {
+            let who = if paused {
+                format!("paused by {actor}")
+            } else {
+                format!("resumed by {actor}")
+            };
+            let who = match reason {
+                Some(r) => format!("{who}: {r}"),
+                None => who,
+            };
+            match default.strip_prefix(if paused { "paused" } else { "resumed" }) {
+                Some(rest) => format!("{who}{rest}"),
+                None => format!("{who}; {default}"),
+            }
+        }
+
+        let reason = reason.map(str::trim);
+        if let Some(r) = reason {
+            if r.is_empty() || r.chars().count() > 500 || r.chars().any(char::is_control) {
+                return Err(Error::invalid(
+                    "reason",
+                    "give one line of text, at most 500 characters",
+                ));
+            }
+        }
+        let at = self.clock.now();
+        let actor = self.actor.clone();
+        self.write(|w| {
+            let id = w.partner_id(name)?;
+            let id = u32::try_from(id).map_err(|_| no_partner(name))?;
+            let (was, transition) =
+                crate::health_store::set_paused_in(w.tx, id, paused, at, |default| {
+                    pause_reason(&actor, paused, reason, default)
+                })?;
+            if was == paused {
+                return Err(Error::Conflict(if paused {
+                    format!(
+                        "partner {name:?} is already paused; `ecosystem partner resume` ends it"
+                    )
+                } else {
+                    format!("partner {name:?} is not paused")
+                }));
+            }
+            let detail = serde_json::json!({
+                "reason": reason,
+                "from": transition.as_ref().map(|t| t.transition.from),
+                "to": transition.as_ref().map(|t| t.transition.to),
+            });
+            let action = if paused {
+                "partner.pause"
+            } else {
+                "partner.resume"
+            };
+            w.audit(action, "partner", name, Some(&detail))?;
+            Ok(transition)
+        })
+    }
+
     // ----- settings and audit -----
 
     pub fn settings(&self) -> Result<Vec<(String, String)>> {

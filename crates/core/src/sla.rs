@@ -814,3 +814,535 @@ impl OpenBreach {
 fn utc(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
+
+// ---------------------------------------------------------------------------------------
+// The current window of a stored contract, for the desktop's SLA card.
+//
+// Unlike the rest of this module, [`current_status`] reads: the contract's terms and the
+// partner's transitions from the registry, and now from the registry's injected clock. The
+// arithmetic is still [`SlaReport`]; [`SlaStatus`] only puts it in the card's words.
+
+/// Budget left below this share of the error budget (to date) makes a met SLA "at risk":
+/// more than three quarters of the allowed down time is already spent.
+pub const AT_RISK_BUDGET_LEFT_PERCENT: i64 = 25;
+
+/// Where the current window stands, in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum SlaHealth {
+    /// Nothing counted yet (no check in the window, or only excluded time).
+    NoData,
+    /// Attained at least the target, with at least [`AT_RISK_BUDGET_LEFT_PERCENT`] % of the
+    /// error budget left.
+    Met,
+    /// Attained at least the target, but less than [`AT_RISK_BUDGET_LEFT_PERCENT`] % of the
+    /// error budget left.
+    AtRisk,
+    /// Attained below the target: the budget is overspent.
+    Breached,
+}
+
+impl SlaHealth {
+    /// The word for a report: breached below the target, at risk when a met report has less
+    /// than [`AT_RISK_BUDGET_LEFT_PERCENT`] % of its budget left (a budget of 0 with no down
+    /// time, as under a 100 % target, is met), no data when nothing was counted.
+    pub fn of(report: &SlaReport) -> SlaHealth {
+        if report.counted_seconds == 0 {
+            SlaHealth::NoData
+        } else if !report.met {
+            SlaHealth::Breached
+        } else if i128::from(report.budget_left_seconds) * 100
+            < i128::from(report.error_budget_seconds) * i128::from(AT_RISK_BUDGET_LEFT_PERCENT)
+        {
+            SlaHealth::AtRisk
+        } else {
+            SlaHealth::Met
+        }
+    }
+}
+
+// As in `SlaReport`, `specta(type = i32)` only makes TypeScript say `number`.
+/// The SLA of a partner's contract over the window that holds now, to date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SlaStatus {
+    /// The period's name: "2026-11" or "2026-Q4".
+    pub period: String,
+    /// The period for people: "November 2026" or "2026-Q4".
+    pub window_label: String,
+    pub window: SlaWindow,
+    /// The IANA zone whose calendar bounds the window.
+    pub time_zone: String,
+    /// The window in UTC (RFC 3339), and where measuring stopped (now).
+    pub window_start: String,
+    pub window_end: String,
+    pub measured_until: String,
+    pub target_percent: f64,
+    /// Up over counted time, in percent; `None` while nothing is counted.
+    pub attained_percent: Option<f64>,
+    pub health: SlaHealth,
+    /// Up plus down seconds so far: what the percentages are of.
+    #[cfg_attr(feature = "specta", specta(type = i32))]
+    pub counted_seconds: i64,
+    /// The allowed down time so far, (100 % − target) × counted.
+    #[cfg_attr(feature = "specta", specta(type = i32))]
+    pub budget_seconds: i64,
+    /// Down time so far.
+    #[cfg_attr(feature = "specta", specta(type = i32))]
+    pub budget_used_seconds: i64,
+    /// Budget minus down time; negative when breached.
+    #[cfg_attr(feature = "specta", specta(type = i32))]
+    pub budget_left_seconds: i64,
+    /// Runs of down time in the window so far.
+    pub breaches: u32,
+    /// How the states between up and down count, one sentence each.
+    pub rules: Vec<String>,
+    /// The credit tier that applies so far (0 when none does).
+    pub credit_percent: f64,
+    #[cfg_attr(feature = "specta", specta(type = i32))]
+    pub credit_owed_minor: i64,
+    /// "1000.00 EUR" (no code for a contract without a currency).
+    pub credit_owed: String,
+    /// The fee of one window the credit is a share of, "10000.00 EUR".
+    pub window_fee: String,
+    pub currency: String,
+}
+
+impl SlaStatus {
+    /// The card's view of `report`, computed with `terms`.
+    pub fn from_report(report: &SlaReport, terms: &SlaTerms) -> SlaStatus {
+        let rfc3339 = |at: DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        SlaStatus {
+            period: report.period.to_string(),
+            window_label: report.period.label(),
+            window: report.period.window(),
+            time_zone: terms.time_zone.name().to_string(),
+            window_start: rfc3339(report.window_start),
+            window_end: rfc3339(report.window_end),
+            measured_until: rfc3339(report.measured_until),
+            target_percent: report.target_percent,
+            attained_percent: report.attained_percent,
+            health: SlaHealth::of(report),
+            counted_seconds: report.counted_seconds,
+            budget_seconds: report.error_budget_seconds,
+            budget_used_seconds: report.down_seconds,
+            budget_left_seconds: report.budget_left_seconds,
+            breaches: u32::try_from(report.breaches.len()).unwrap_or(u32::MAX),
+            rules: rules_in_words(&terms.rules),
+            credit_percent: report.credit_percent,
+            credit_owed_minor: report.credit_owed_minor,
+            credit_owed: money_text(report.credit_owed_minor, &report.currency),
+            window_fee: money_text(terms.window_fee_minor, &terms.currency),
+            currency: report.currency.clone(),
+        }
+    }
+}
+
+impl SlaPeriod {
+    /// The period for people: a month as "November 2026", a quarter as "2026-Q4".
+    pub fn label(self) -> String {
+        match self.window {
+            SlaWindow::CalendarMonth => first_of_month(self.year, self.number)
+                .format("%B %Y")
+                .to_string(),
+            SlaWindow::CalendarQuarter => self.to_string(),
+        }
+    }
+}
+
+/// The accounting rules as sentences, in the order maintenance, degraded, no data, paused:
+/// "Maintenance is excluded", "Degraded time counts as up", "Time without data is
+/// excluded", "Paused time counts like maintenance (excluded)". Healthy time is always up and
+/// unhealthy time always down, so they are not repeated.
+pub fn rules_in_words(rules: &AccountingRules) -> Vec<String> {
+    let short = |rule: TimeRule| match rule {
+        TimeRule::Excluded => "excluded",
+        TimeRule::AsUp => "as up",
+        TimeRule::AsDown => "as down",
+    };
+    let verb = |rule: TimeRule| match rule {
+        TimeRule::Excluded => "is",
+        TimeRule::AsUp | TimeRule::AsDown => "counts",
+    };
+    let degraded = match rules.degraded {
+        DegradedRule::AsUp => "as up",
+        DegradedRule::AsDown => "as down",
+    };
+    let paused = match rules.paused {
+        PausedRule::Excluded => "Paused time is excluded".to_string(),
+        PausedRule::LikeMaintenance => format!(
+            "Paused time counts like maintenance ({})",
+            short(rules.maintenance)
+        ),
+    };
+    vec![
+        format!(
+            "Maintenance {} {}",
+            verb(rules.maintenance),
+            short(rules.maintenance)
+        ),
+        format!("Degraded time counts {degraded}"),
+        format!(
+            "Time without data {} {}",
+            verb(rules.unknown),
+            short(rules.unknown)
+        ),
+        paused,
+    ]
+}
+
+/// Minor units with their currency, "1000.00 EUR"; just the amount in [`NO_CURRENCY`].
+///
+/// [`NO_CURRENCY`]: crate::sla_terms::NO_CURRENCY
+pub fn money_text(minor: i64, currency: &str) -> String {
+    let amount = crate::money::format_amount(minor);
+    if currency == crate::sla_terms::NO_CURRENCY {
+        amount
+    } else {
+        format!("{amount} {currency}")
+    }
+}
+
+/// The SLA of `partner`'s contract over the window holding the registry clock's now, to date;
+/// `None` when the partner has no contract or its target rounds to no SLA at all (0 %).
+pub fn current_status(registry: &crate::Registry, partner: &str) -> Result<Option<SlaStatus>> {
+    let partner = registry.partner(partner)?;
+    let Some(contract) = registry.contract(&partner.name)? else {
+        return Ok(None);
+    };
+    if crate::sla_terms::target_percent(contract.sla_target)? == Percent::ZERO {
+        return Ok(None);
+    }
+    let Some(terms) = registry.resolved_sla_terms(&partner.name)? else {
+        return Ok(None);
+    };
+    let now = registry.clock().now();
+    let period = SlaPeriod::containing(terms.window, terms.time_zone, now);
+    let (start, _) = period.bounds(terms.time_zone);
+    let history = crate::health_store::HealthHistory::new(registry.store().conn());
+    // The state in force at the start, then every change up to now, oldest first.
+    let transitions: Vec<Transition> = history
+        .transition_before(partner.id, start)?
+        .into_iter()
+        .chain(history.transitions(partner.id, start, now)?)
+        .map(|t| Transition::new(t.transition.at, t.transition.to))
+        .collect();
+    let report = SlaReport::for_period(period, &terms, &transitions, now)?;
+    Ok(Some(SlaStatus::from_report(&report, &terms)))
+}
+
+#[cfg(test)]
+mod current_status_tests {
+    //! The card's words and the current window read from a registry on a real SQLite file,
+    //! with a fixed clock; every expected value computed by hand.
+
+    use std::sync::Arc;
+
+    use chrono_tz::Europe::Berlin;
+    use chrono_tz::UTC;
+
+    use super::*;
+    use crate::health::CheckOutcome;
+    use crate::health_store::{HealthWriter, PartnerOutcome};
+    use crate::integration::ErrorClass;
+    use crate::sla_terms::ContractSlaTerms;
+    use crate::{ContractInput, FixedClock, NewPartner, PartnerKind, Registry, Store, Tier};
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse()
+            .unwrap_or_else(|e| panic!("{text} is an instant: {e}"))
+    }
+
+    fn percent(text: &str) -> Percent {
+        text.parse().unwrap()
+    }
+
+    /// A registry whose clock says `now`, the health writer beside it (a connection of its
+    /// own, as the poller's), and a strategic partner (down at the 2nd failure, back at the
+    /// 2nd success).
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        registry: Registry,
+        writer: HealthWriter,
+        partner_id: u32,
+    }
+
+    const PARTNER: &str = "Acme MLflow";
+
+    impl Fixture {
+        fn at(now: &str) -> Fixture {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("ecosystem.db");
+            let mut registry = Registry::new(
+                Store::open(&path).unwrap(),
+                "tester",
+                Arc::new(FixedClock(at(now))),
+            );
+            let writer = HealthWriter::new(Store::open(&path).unwrap());
+            let mut partner = NewPartner::new(PARTNER, PartnerKind::Mlflow, "https://mlflow.test");
+            partner.tier = Tier::Strategic;
+            let partner_id = registry.add_partner(&partner).unwrap().id;
+            Fixture {
+                _dir: dir,
+                registry,
+                writer,
+                partner_id,
+            }
+        }
+
+        /// A 2026 contract of 120 000.00 EUR (10 000.00 a month), target 99.9 %, with
+        /// `terms` and a 10 % credit below 99.9 %.
+        fn contract(&mut self, mut terms: ContractSlaTerms) {
+            let mut input = ContractInput::new(
+                NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+            );
+            input.value = Some("120000.00".into());
+            input.currency = Some("EUR".into());
+            self.registry.set_contract(PARTNER, &input).unwrap();
+            terms.credits = vec![CreditTier {
+                below_percent: percent("99.9"),
+                credit_percent: percent("10"),
+            }];
+            self.registry.set_sla_terms(PARTNER, &terms).unwrap();
+        }
+
+        fn check(&mut self, ok: bool, when: &str) {
+            let outcome = if ok {
+                CheckOutcome::ok(at(when), 120)
+            } else {
+                CheckOutcome::failed(at(when), ErrorClass::TimedOut, "no answer", 2_000)
+            };
+            self.writer
+                .record(&[PartnerOutcome {
+                    partner_id: self.partner_id,
+                    outcome,
+                }])
+                .unwrap();
+        }
+
+        fn status(&self) -> Option<SlaStatus> {
+            current_status(&self.registry, PARTNER).unwrap()
+        }
+    }
+
+    #[test]
+    fn a_partner_without_a_contract_has_no_sla_and_an_unknown_partner_is_not_found() {
+        let fixture = Fixture::at("2026-11-26T12:00:00Z");
+        assert_eq!(fixture.status(), None);
+        let missing = current_status(&fixture.registry, "Nobody").unwrap_err();
+        assert!(matches!(missing, Error::NotFound(_)), "{missing:?}");
+    }
+
+    #[test]
+    fn the_month_to_date_is_met_then_at_risk_then_breached_with_a_credit() {
+        // Now is 2026-11-26 12:00 UTC: 25.5 days of November, 2 203 200 s.
+        let mut fixture = Fixture::at("2026-11-26T12:00:00Z");
+        fixture.contract(ContractSlaTerms::default());
+
+        // No check yet: the whole month so far is unknown, which is excluded.
+        let status = fixture.status().expect("the contract has an SLA");
+        assert_eq!(status.health, SlaHealth::NoData);
+        assert_eq!(status.attained_percent, None);
+        assert_eq!((status.counted_seconds, status.budget_seconds), (0, 0));
+        assert_eq!(status.credit_owed, "0.00 EUR");
+
+        // Healthy from the first instant of November (in force at the window's start).
+        fixture.check(true, "2026-11-01T00:00:00Z");
+        let status = fixture.status().unwrap();
+        assert_eq!(status.period, "2026-11");
+        assert_eq!(status.window_label, "November 2026");
+        assert_eq!(status.window, SlaWindow::CalendarMonth);
+        assert_eq!(status.time_zone, "UTC");
+        assert_eq!(status.window_start, "2026-11-01T00:00:00Z");
+        assert_eq!(status.window_end, "2026-12-01T00:00:00Z");
+        assert_eq!(status.measured_until, "2026-11-26T12:00:00Z");
+        assert_eq!(status.target_percent, 99.9);
+        assert_eq!(status.attained_percent, Some(100.0));
+        assert_eq!(status.health, SlaHealth::Met);
+        assert_eq!(status.counted_seconds, 2_203_200);
+        // ⌊0.001 × 2 203 200⌋
+        assert_eq!(status.budget_seconds, 2_203);
+        assert_eq!(
+            (status.budget_used_seconds, status.budget_left_seconds),
+            (0, 2_203)
+        );
+        assert_eq!(status.window_fee, "10000.00 EUR");
+        assert_eq!(
+            status.rules,
+            [
+                "Maintenance is excluded",
+                "Degraded time counts as up",
+                "Time without data is excluded",
+                "Paused time is excluded",
+            ]
+        );
+
+        // Down from the 2nd failure (00:01) to the 2nd success (00:32): 31 min, 1 860 s.
+        // Left 343 s of 2 203, under a quarter (550.75): at risk, though still met.
+        fixture.check(false, "2026-11-10T00:00:00Z");
+        fixture.check(false, "2026-11-10T00:01:00Z");
+        fixture.check(true, "2026-11-10T00:31:00Z");
+        fixture.check(true, "2026-11-10T00:32:00Z");
+        let status = fixture.status().unwrap();
+        assert_eq!(status.health, SlaHealth::AtRisk);
+        assert_eq!(
+            (status.budget_used_seconds, status.budget_left_seconds),
+            (1_860, 343)
+        );
+        assert_eq!(status.breaches, 1);
+        assert_eq!(status.credit_owed_minor, 0);
+
+        // Another 11 min down (660 s): 2 520 s, 317 s over budget; attained
+        // 2 200 680 / 2 203 200 = 99.8856 % is below 99.9, so 10 % of 10 000.00 EUR.
+        fixture.check(false, "2026-11-20T00:00:00Z");
+        fixture.check(false, "2026-11-20T00:01:00Z");
+        fixture.check(true, "2026-11-20T00:11:00Z");
+        fixture.check(true, "2026-11-20T00:12:00Z");
+        let status = fixture.status().unwrap();
+        assert_eq!(status.health, SlaHealth::Breached);
+        assert_eq!(
+            (status.budget_used_seconds, status.budget_left_seconds),
+            (2_520, -317)
+        );
+        let attained = status.attained_percent.unwrap();
+        assert!(
+            (attained - 2_200_680.0 * 100.0 / 2_203_200.0).abs() < 1e-9,
+            "{attained}"
+        );
+        assert_eq!(status.breaches, 2);
+        assert_eq!(status.credit_percent, 10.0);
+        assert_eq!(status.credit_owed_minor, 100_000);
+        assert_eq!(status.credit_owed, "1000.00 EUR");
+    }
+
+    #[test]
+    fn a_quarterly_contract_in_berlin_reads_its_quarter_from_local_midnight() {
+        let mut fixture = Fixture::at("2026-11-26T12:00:00Z");
+        fixture.contract(ContractSlaTerms {
+            window: SlaWindow::CalendarQuarter,
+            time_zone: Berlin,
+            rules: AccountingRules {
+                maintenance: TimeRule::AsDown,
+                degraded: DegradedRule::AsDown,
+                unknown: TimeRule::AsUp,
+                paused: PausedRule::LikeMaintenance,
+            },
+            ..ContractSlaTerms::default()
+        });
+        // Unhealthy since September: in force all quarter long.
+        fixture.check(true, "2026-09-01T00:00:00Z");
+        fixture.check(false, "2026-09-20T00:00:00Z");
+        fixture.check(false, "2026-09-20T00:01:00Z");
+        let status = fixture.status().unwrap();
+        assert_eq!(
+            (status.period.as_str(), status.window_label.as_str()),
+            ("2026-Q4", "2026-Q4")
+        );
+        assert_eq!(status.time_zone, "Europe/Berlin");
+        // Midnight of 1 October in Berlin (summer time, UTC+2) to midnight of 1 January
+        // (winter time, UTC+1).
+        assert_eq!(status.window_start, "2026-09-30T22:00:00Z");
+        assert_eq!(status.window_end, "2026-12-31T23:00:00Z");
+        assert_eq!(status.attained_percent, Some(0.0));
+        assert_eq!(status.health, SlaHealth::Breached);
+        assert_eq!(status.breaches, 1);
+        assert_eq!(
+            status.credit_owed, "3000.00 EUR",
+            "10 % of a quarter's 30 000.00"
+        );
+        assert_eq!(
+            status.rules,
+            [
+                "Maintenance counts as down",
+                "Degraded time counts as down",
+                "Time without data counts as up",
+                "Paused time counts like maintenance (as down)",
+            ]
+        );
+    }
+
+    /// April 2026 in UTC, healthy but for `down` seconds of unhealthy time from the 25th:
+    /// 2 592 000 s counted, a budget of 2 592 s at 99.9 %.
+    fn april(down: i64) -> SlaReport {
+        april_under(&april_terms(), down)
+    }
+
+    fn april_under(terms: &SlaTerms, down: i64) -> SlaReport {
+        let start = at("2026-04-25T00:00:00Z");
+        let transitions = [
+            Transition::new(at("2026-03-01T00:00:00Z"), HealthState::Healthy),
+            Transition::new(start, HealthState::Unhealthy),
+            Transition::new(start + TimeDelta::seconds(down), HealthState::Healthy),
+        ];
+        let period = SlaPeriod::of_month(2026, 4).unwrap();
+        SlaReport::for_period(period, terms, &transitions, at("2030-01-01T00:00:00Z")).unwrap()
+    }
+
+    #[test]
+    fn at_risk_starts_below_a_quarter_of_the_budget_left() {
+        // A quarter of 2 592 s is 648 s: left 648 is met, left 647 at risk.
+        assert_eq!(SlaHealth::of(&april(0)), SlaHealth::Met);
+        assert_eq!(SlaHealth::of(&april(1_944)), SlaHealth::Met);
+        assert_eq!(SlaHealth::of(&april(1_945)), SlaHealth::AtRisk);
+        // Exactly the budget is still met (99.9 % exactly), a second more is breached.
+        assert_eq!(SlaHealth::of(&april(2_592)), SlaHealth::AtRisk);
+        assert_eq!(SlaHealth::of(&april(2_593)), SlaHealth::Breached);
+    }
+
+    #[test]
+    fn a_target_of_100_percent_has_no_budget_and_is_met_only_without_down_time() {
+        let terms = SlaTerms {
+            target_percent: Percent::HUNDRED,
+            ..april_terms()
+        };
+        let perfect = april_under(&terms, 0);
+        assert_eq!(
+            (perfect.error_budget_seconds, perfect.budget_left_seconds),
+            (0, 0)
+        );
+        assert_eq!(SlaHealth::of(&perfect), SlaHealth::Met);
+        assert_eq!(SlaHealth::of(&april_under(&terms, 1)), SlaHealth::Breached);
+    }
+
+    #[test]
+    fn money_reads_with_its_currency_and_without_the_no_currency_code() {
+        assert_eq!(money_text(100_000, "EUR"), "1000.00 EUR");
+        assert_eq!(money_text(5, "USD"), "0.05 USD");
+        assert_eq!(money_text(0, crate::sla_terms::NO_CURRENCY), "0.00");
+        let terms = SlaTerms {
+            currency: crate::sla_terms::NO_CURRENCY.into(),
+            ..april_terms()
+        };
+        let status = SlaStatus::from_report(&april_under(&terms, 0), &terms);
+        assert_eq!(status.credit_owed, "0.00");
+        assert_eq!(status.window_label, "April 2026");
+    }
+
+    /// 99.9 % monthly in UTC with the default rules, no credits and no fee.
+    fn april_terms() -> SlaTerms {
+        SlaTerms {
+            target_percent: percent("99.9"),
+            window: SlaWindow::CalendarMonth,
+            time_zone: UTC,
+            rules: ContractSlaTerms::default().rules,
+            credits: Vec::new(),
+            window_fee_minor: 0,
+            currency: "EUR".into(),
+        }
+    }
+
+    #[test]
+    fn periods_are_labelled_for_people() {
+        assert_eq!(
+            SlaPeriod::of_month(2026, 11).unwrap().label(),
+            "November 2026"
+        );
+        assert_eq!(
+            SlaPeriod::of_month(2027, 1).unwrap().label(),
+            "January 2027"
+        );
+        assert_eq!(SlaPeriod::of_quarter(2026, 4).unwrap().label(), "2026-Q4");
+    }
+}

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -22,45 +22,145 @@ use crate::sla_terms::{self, ContractSlaTerms};
 pub const FORMAT: &str = "ecosystem-workspace";
 pub const VERSION: u32 = 1;
 
+/// What a setting accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingKind {
+    /// A whole number in `min..=max`.
+    Number { min: u32, max: u32 },
+    /// `0` (off) or `1` (on).
+    Flag,
+    /// A daily period on the wall clock, `HH:MM-HH:MM` (wraps midnight when the end is
+    /// earlier), or `off`.
+    DailyPeriod,
+    /// An IANA time zone name such as `Europe/Berlin`.
+    TimeZone,
+}
+
+/// One setting a workspace may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingSpec {
+    pub key: &'static str,
+    pub meaning: &'static str,
+    pub kind: SettingKind,
+}
+
+const fn number(key: &'static str, meaning: &'static str, min: u32, max: u32) -> SettingSpec {
+    SettingSpec {
+        key,
+        meaning,
+        kind: SettingKind::Number { min, max },
+    }
+}
+
 /// The settings a workspace may carry, each with what it accepts.
-pub const SETTINGS: &[(&str, &str, u32, u32)] = &[
-    (
+pub const SETTINGS: &[SettingSpec] = &[
+    number(
         "health.default_interval_secs",
         "seconds between health checks of a new partner",
         5,
         86_400,
     ),
-    (
+    number(
         "health.default_timeout_secs",
         "seconds a health check may take",
         1,
         300,
     ),
-    (
+    SettingSpec {
+        key: "health.poll_in_app",
+        meaning: "1: the desktop app polls health while it is open; 0: it only shows what \
+                  another poller (`ecosystem poll`) records",
+        kind: SettingKind::Flag,
+    },
+    number(
         "contracts.default_notice_days",
         "notice period of a new contract, in days",
         0,
         3650,
     ),
+    number(
+        "notifications.resend_minutes",
+        "remind every this many minutes while a partner stays down (0: never)",
+        0,
+        10_080,
+    ),
+    number(
+        "notifications.dependency_grace_secs",
+        "seconds a partner whose parent is up waits, when it goes down, for the parent to turn \
+         out to be the cause (0: no wait; default 60)",
+        0,
+        3_600,
+    ),
+    SettingSpec {
+        key: "notifications.degraded",
+        meaning: "1: a degraded partner notifies like an unhealthy one",
+        kind: SettingKind::Flag,
+    },
+    SettingSpec {
+        key: "notifications.quiet_hours",
+        meaning: "no notifications between these times (HH:MM-HH:MM, or off); a summary follows",
+        kind: SettingKind::DailyPeriod,
+    },
+    SettingSpec {
+        key: "notifications.time_zone",
+        meaning: "the time zone of the quiet hours (IANA name; UTC when unset)",
+        kind: SettingKind::TimeZone,
+    },
 ];
 
+/// Checks a setting's key and value; the error names the setting and says what it takes.
 pub fn validate_setting(key: &str, value: &str) -> Result<()> {
-    let Some((_, _, min, max)) = SETTINGS.iter().find(|(k, ..)| *k == key) else {
+    let Some(spec) = SETTINGS.iter().find(|s| s.key == key) else {
         return Err(Error::invalid(
             "setting",
             format!(
                 "unknown setting {key:?}; known settings: {}",
-                SETTINGS.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
+                SETTINGS
+                    .iter()
+                    .map(|s| s.key)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
     };
-    match value.parse::<u32>() {
-        Ok(n) if (*min..=*max).contains(&n) => Ok(()),
-        _ => Err(Error::invalid(
-            key,
-            format!("{value:?} is not a whole number from {min} to {max}"),
-        )),
+    match spec.kind {
+        SettingKind::Number { min, max } => match value.parse::<u32>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(()),
+            _ => Err(Error::invalid(
+                key,
+                format!("{value:?} is not a whole number from {min} to {max}"),
+            )),
+        },
+        SettingKind::Flag => match value {
+            "0" | "1" => Ok(()),
+            _ => Err(Error::invalid(key, format!("{value:?} is not 0 or 1"))),
+        },
+        SettingKind::DailyPeriod => parse_daily_period(key, value).map(|_| ()),
+        SettingKind::TimeZone => parse_time_zone(key, value).map(|_| ()),
     }
+}
+
+/// A `HH:MM-HH:MM` period (`None` for `off`); the start and end may not be equal.
+pub fn parse_daily_period(key: &str, value: &str) -> Result<Option<(NaiveTime, NaiveTime)>> {
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let bad = || {
+        Error::invalid(
+            key,
+            format!("{value:?} is not a period; write HH:MM-HH:MM such as 22:00-07:00, or off"),
+        )
+    };
+    let (start, end) = value.split_once('-').ok_or_else(bad)?;
+    let time = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| bad());
+    let (start, end) = (time(start)?, time(end)?);
+    if start == end {
+        return Err(Error::invalid(
+            key,
+            format!("{value:?} starts and ends at the same time"),
+        ));
+    }
+    Ok(Some((start, end)))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

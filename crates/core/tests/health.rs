@@ -357,6 +357,42 @@ fn transitions_are_persisted_and_incidents_derived_from_them() {
 }
 
 #[test]
+fn a_follower_sees_every_partners_changes_in_order_from_its_cursor() {
+    let mut db = Db::new();
+    let a = db.partner("alpha", Tier::Strategic);
+    let b = db.partner("beta", Tier::Standard);
+    assert_eq!(db.history().last_change_id().unwrap(), 0, "no change yet");
+    let s = t("2025-06-15T08:00:00Z");
+    let m = |i| s + Duration::minutes(i);
+    db.record(a, vec![ok(m(0), 90)]);
+    let cursor = db.history().last_change_id().unwrap();
+    assert!(cursor > 0);
+    db.record(b, vec![ok(m(1), 90)]);
+    db.record(a, vec![fail(m(2)), fail(m(3))]);
+
+    let changes = db.history().changes_after(cursor, 100).unwrap();
+    let seen: Vec<(&str, HealthState)> = changes
+        .iter()
+        .map(|(_, c)| (c.partner.as_str(), c.transition.to))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("beta", HealthState::Healthy),
+            ("alpha", HealthState::Unhealthy)
+        ],
+        "only what came after the cursor, in recording order"
+    );
+    assert_eq!(changes[1].1.partner_id, a);
+    assert!(changes[0].0 < changes[1].0, "ids are the next cursors");
+    let limited = db.history().changes_after(cursor, 1).unwrap();
+    assert_eq!(limited.len(), 1);
+    let rest = db.history().changes_after(limited[0].0, 100).unwrap();
+    assert_eq!(rest.len(), 1, "going on from the last id gives the rest");
+    assert_eq!(db.history().last_change_id().unwrap(), changes[1].0);
+}
+
+#[test]
 fn a_partner_never_checked_is_unknown_with_no_uptime() {
     let mut db = Db::new();
     let id = db.partner("snowflake", Tier::Premium);

@@ -104,6 +104,192 @@ fn a_child_down_alone_notifies() {
     assert_eq!(out[0].summary, "Workspace B is unhealthy", "summary");
 }
 
+fn with_grace(secs: u64) -> NotificationPolicy {
+    NotificationPolicy {
+        dependency_grace: Some(StdDuration::from_secs(secs)),
+        ..NotificationPolicy::default()
+    }
+}
+
+#[test]
+fn children_that_fail_before_their_parent_wait_for_it_and_stay_quiet() {
+    let mut notifier = Notifier::new(with_grace(60));
+    // The children's checks come first: the parent still looks healthy.
+    let mut view = family(Healthy, Unhealthy);
+    for child in CHILDREN {
+        let down = tr("2025-06-15T10:00:00Z", Healthy, Unhealthy, "upstream 503");
+        let out = notifier.on_transition(child, &down, &view, t("2025-06-15T10:00:01Z"));
+        assert!(out.is_empty(), "{child} waits for its parent: {out:#?}");
+    }
+    assert_eq!(notifier.waiting().len(), 3);
+    assert!(
+        notifier.tick(t("2025-06-15T10:00:30Z")).is_empty(),
+        "still within the grace"
+    );
+
+    // The parent's own check fails 20 s later: it is the root cause.
+    view.set_state("Databricks Prod", Unhealthy);
+    let down = tr("2025-06-15T10:00:20Z", Healthy, Unhealthy, "timeout");
+    let out = notifier.on_transition("Databricks Prod", &down, &view, t("2025-06-15T10:00:21Z"));
+    assert_eq!(
+        kinds(&out),
+        vec![(Some("Databricks Prod"), NotificationKind::Down)]
+    );
+    assert!(
+        notifier.waiting().is_empty(),
+        "the children found their root cause"
+    );
+    assert_eq!(notifier.suppressed().len(), 3);
+    assert!(
+        notifier.tick(t("2025-06-15T10:05:00Z")).is_empty(),
+        "the grace ending raises nothing for suppressed children"
+    );
+
+    // Everyone recovers: one recovery, the parent's.
+    let view = family(Healthy, Healthy);
+    let mut batch = vec![(
+        "Databricks Prod".to_string(),
+        tr(
+            "2025-06-15T10:10:00Z",
+            Unhealthy,
+            Healthy,
+            "2 consecutive successful check(s)",
+        ),
+    )];
+    for child in CHILDREN {
+        batch.push((
+            child.to_string(),
+            tr("2025-06-15T10:10:00Z", Unhealthy, Healthy, "ok"),
+        ));
+    }
+    let out = notifier.on_transitions(&batch, &view, t("2025-06-15T10:10:01Z"));
+    assert_eq!(
+        kinds(&out),
+        vec![(Some("Databricks Prod"), NotificationKind::Recovered)]
+    );
+}
+
+#[test]
+fn children_that_recover_a_moment_after_their_parent_stay_quiet() {
+    let mut notifier = Notifier::new(with_grace(60));
+    let view = family(Unhealthy, Unhealthy);
+    let mut batch = vec![(
+        "Databricks Prod".to_string(),
+        tr("2025-06-15T10:00:00Z", Healthy, Unhealthy, "timeout"),
+    )];
+    for child in CHILDREN {
+        batch.push((
+            child.to_string(),
+            tr("2025-06-15T10:00:00Z", Healthy, Unhealthy, "503"),
+        ));
+    }
+    let out = notifier.on_transitions(&batch, &view, t("2025-06-15T10:00:01Z"));
+    assert_eq!(
+        kinds(&out),
+        vec![(Some("Databricks Prod"), NotificationKind::Down)]
+    );
+
+    // The parent's check comes back first; its children are still down for a few seconds.
+    let mut view = family(Healthy, Unhealthy);
+    let up = tr(
+        "2025-06-15T10:05:00Z",
+        Unhealthy,
+        Healthy,
+        "2 consecutive successful check(s)",
+    );
+    let out = notifier.on_transition("Databricks Prod", &up, &view, t("2025-06-15T10:05:01Z"));
+    assert_eq!(
+        kinds(&out),
+        vec![(Some("Databricks Prod"), NotificationKind::Recovered)]
+    );
+    assert_eq!(notifier.waiting().len(), 3, "the children get the grace");
+    for (i, child) in CHILDREN.iter().enumerate() {
+        view.set_state(child, Healthy);
+        let at = format!("2025-06-15T10:05:0{}Z", i + 3);
+        let up = tr(&at, Unhealthy, Healthy, "ok");
+        let out = notifier.on_transition(child, &up, &view, t(&at));
+        assert!(out.is_empty(), "{child} was never announced: {out:#?}");
+    }
+    assert!(notifier.tick(t("2025-06-15T10:10:00Z")).is_empty());
+
+    // One that stays down is announced when the grace ends, saying why it is news.
+    let view = family(Unhealthy, Unhealthy);
+    notifier.on_transitions(&batch, &view, t("2025-06-15T11:00:01Z"));
+    let view = family(Healthy, Healthy).with("Workspace C", Some("Databricks Prod"), Unhealthy);
+    let up = tr("2025-06-15T11:05:00Z", Unhealthy, Healthy, "ok");
+    notifier.on_transition("Databricks Prod", &up, &view, t("2025-06-15T11:05:00Z"));
+    for child in ["Workspace A", "Workspace B"] {
+        notifier.on_transition(child, &up, &view, t("2025-06-15T11:05:02Z"));
+    }
+    let out = notifier.tick(t("2025-06-15T11:06:00Z"));
+    assert_eq!(
+        kinds(&out),
+        vec![(Some("Workspace C"), NotificationKind::Down)]
+    );
+    assert!(
+        out[0]
+            .body
+            .contains("still down after Databricks Prod recovered"),
+        "{}",
+        out[0].body
+    );
+}
+
+#[test]
+fn a_child_down_on_its_own_is_announced_when_the_grace_ends() {
+    let mut notifier = Notifier::new(with_grace(60));
+    let view = family(Healthy, Healthy).with("Workspace B", Some("Databricks Prod"), Unhealthy);
+    let down = tr(
+        "2025-06-15T10:00:00Z",
+        Healthy,
+        Unhealthy,
+        "401 unauthorized",
+    );
+    assert!(notifier
+        .on_transition("Workspace B", &down, &view, t("2025-06-15T10:00:00Z"))
+        .is_empty());
+    assert!(notifier.tick(t("2025-06-15T10:00:59Z")).is_empty());
+    let out = notifier.tick(t("2025-06-15T10:01:00Z"));
+    assert_eq!(
+        kinds(&out),
+        vec![(Some("Workspace B"), NotificationKind::Down)]
+    );
+    assert!(out[0].body.contains("401 unauthorized"), "{}", out[0].body);
+    assert!(
+        notifier.tick(t("2025-06-15T10:02:00Z")).is_empty(),
+        "announced once"
+    );
+    assert_eq!(notifier.announced(), ["Workspace B"]);
+
+    // A partner without a parent never waits.
+    let view = view.with("Snowflake", None, Unhealthy);
+    let out = notifier.on_transition("Snowflake", &down, &view, t("2025-06-15T10:03:00Z"));
+    assert_eq!(
+        kinds(&out),
+        vec![(Some("Snowflake"), NotificationKind::Down)]
+    );
+}
+
+#[test]
+fn a_child_that_recovers_within_the_grace_says_nothing_at_all() {
+    let mut notifier = Notifier::new(with_grace(60));
+    let view = family(Healthy, Healthy).with("Workspace A", Some("Databricks Prod"), Unhealthy);
+    let down = tr("2025-06-15T10:00:00Z", Healthy, Unhealthy, "timeout");
+    assert!(notifier
+        .on_transition("Workspace A", &down, &view, t("2025-06-15T10:00:00Z"))
+        .is_empty());
+    let view = family(Healthy, Healthy);
+    let up = tr("2025-06-15T10:00:30Z", Unhealthy, Healthy, "ok");
+    assert!(
+        notifier
+            .on_transition("Workspace A", &up, &view, t("2025-06-15T10:00:30Z"))
+            .is_empty(),
+        "nobody was told it was down"
+    );
+    assert!(notifier.tick(t("2025-06-15T10:05:00Z")).is_empty());
+    assert!(notifier.waiting().is_empty() && notifier.announced().is_empty());
+}
+
 #[test]
 fn a_recovery_notifies_once_with_the_outage_duration() {
     let mut view = PartnerView::new().with("Databricks Prod", None, Unhealthy);
@@ -278,6 +464,7 @@ fn nothing_is_raised_during_quiet_hours_and_one_digest_follows_them() {
         resend_every: Some(StdDuration::from_secs(3600)),
         quiet_hours: Some(berlin_nights()),
         notify_degraded: false,
+        dependency_grace: None,
     };
     let mut notifier = Notifier::new(policy);
     let mut view = PartnerView::new()
@@ -433,5 +620,56 @@ fn durations_read_as_people_say_them() {
             text,
             "{secs} s"
         );
+    }
+}
+
+#[test]
+fn the_policy_comes_from_the_settings() {
+    let settings = [
+        ("notifications.resend_minutes", "30"),
+        ("notifications.quiet_hours", "22:00-07:30"),
+        ("notifications.time_zone", "Europe/Berlin"),
+        ("notifications.degraded", "1"),
+        ("health.poll_in_app", "0"),
+    ];
+    let policy = NotificationPolicy::from_settings(settings).unwrap();
+    assert_eq!(policy.resend_every, Some(StdDuration::from_secs(1_800)));
+    assert!(policy.notify_degraded);
+    let quiet = policy.quiet_hours.unwrap();
+    assert_eq!(quiet.time_zone, chrono_tz::Europe::Berlin);
+    assert_eq!(quiet.start, NaiveTime::from_hms_opt(22, 0, 0).unwrap());
+    assert_eq!(quiet.end, NaiveTime::from_hms_opt(7, 30, 0).unwrap());
+
+    assert_eq!(policy.dependency_grace, Some(DEFAULT_DEPENDENCY_GRACE));
+
+    let defaults = NotificationPolicy::from_settings([]).unwrap();
+    assert_eq!(
+        defaults,
+        NotificationPolicy {
+            dependency_grace: Some(DEFAULT_DEPENDENCY_GRACE),
+            ..NotificationPolicy::default()
+        }
+    );
+    let never = NotificationPolicy::from_settings([
+        ("notifications.resend_minutes", "0"),
+        ("notifications.quiet_hours", "off"),
+        ("notifications.dependency_grace_secs", "0"),
+    ])
+    .unwrap();
+    assert_eq!(never, NotificationPolicy::default());
+}
+
+#[test]
+fn a_bad_stored_notification_setting_names_itself() {
+    for (key, value) in [
+        ("notifications.quiet_hours", "22:00"),
+        ("notifications.quiet_hours", "25:00-07:00"),
+        ("notifications.quiet_hours", "07:00-07:00"),
+        ("notifications.time_zone", "Mars/Olympus"),
+        ("notifications.resend_minutes", "-5"),
+        ("notifications.degraded", "yes"),
+    ] {
+        let err = NotificationPolicy::from_settings([(key, value)]).unwrap_err();
+        assert!(err.to_string().contains(key), "{key}={value}: {err}");
     }
 }

@@ -108,3 +108,117 @@ impl Drop for SimWorkspace {
         }
     }
 }
+
+/// A running `ecosystem` whose output lines are read as they come, so a test can wait for
+/// a line (never for a fixed time) and then act.
+pub struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<(Stream, String)>,
+    stdout: Vec<String>,
+    stderr: Vec<String>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Running {
+    /// Starts `command` (its stdout and stderr must be piped) with stdin closed.
+    pub fn spawn(mut command: Command) -> Running {
+        command.stdin(Stdio::null());
+        let mut child = command.spawn().expect("start ecosystem");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut readers = Vec::new();
+        let out = child.stdout.take().expect("piped stdout");
+        let err = child.stderr.take().expect("piped stderr");
+        for (stream, pipe) in [
+            (
+                Stream::Stdout,
+                Box::new(out) as Box<dyn std::io::Read + Send>,
+            ),
+            (Stream::Stderr, Box::new(err)),
+        ] {
+            let tx = tx.clone();
+            readers.push(std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send((stream, line)).is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+        Running {
+            child,
+            lines: rx,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            readers,
+        }
+    }
+
+    /// Waits for a line of `stream` that satisfies `wanted` and returns it; panics with all
+    /// the output so far if the process ends first.
+    pub fn wait_for(&mut self, stream: Stream, wanted: impl Fn(&str) -> bool) -> String {
+        loop {
+            match self.lines.recv() {
+                Ok((s, line)) => {
+                    let hit = s == stream && wanted(&line);
+                    match s {
+                        Stream::Stdout => self.stdout.push(line.clone()),
+                        Stream::Stderr => self.stderr.push(line.clone()),
+                    }
+                    if hit {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "the process ended before the line awaited on {stream:?}; stdout:\n{}\nstderr:\n{}",
+                    self.stdout.join("\n"),
+                    self.stderr.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Sends SIGINT (what Ctrl-C sends) to the process.
+    pub fn interrupt(&self) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
+        // SAFETY: kill(2) with a pid this test started and still owns (not yet waited for).
+        let rc = unsafe { libc::kill(pid, libc::SIGINT) };
+        assert_eq!(rc, 0, "SIGINT delivered");
+    }
+
+    /// Waits for the process to end; its exit code with every stdout and stderr line.
+    pub fn finish(mut self) -> (Option<i32>, Vec<String>, Vec<String>) {
+        let status = self.child.wait().expect("wait");
+        for r in self.readers.drain(..) {
+            r.join().expect("reader");
+        }
+        while let Ok((s, line)) = self.lines.try_recv() {
+            match s {
+                Stream::Stdout => self.stdout.push(line),
+                Stream::Stderr => self.stderr.push(line),
+            }
+        }
+        (
+            status.code(),
+            std::mem::take(&mut self.stdout),
+            std::mem::take(&mut self.stderr),
+        )
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // A test that failed midway must not leave its process behind.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
