@@ -49,7 +49,7 @@ ui-test:
 	npm run test:ui
 
 e2e: build
-	APP_BIN=$(APP_BIN) CLI_BIN=$(CLI_BIN) $(ISOLATED) scripts/with-keyring.sh $(XVFB) node --test --test-concurrency=1 tests/e2e/
+	APP_BIN=$(APP_BIN) CLI_BIN=$(CLI_BIN) $(ISOLATED) scripts/with-keyring.sh $(XVFB) node --test --test-concurrency=1 --test-force-exit tests/e2e/
 
 ## bindings: regenerate ui/src/lib/bindings.ts from the Rust commands
 bindings: ui

@@ -4,11 +4,14 @@
 //! `ui/src/lib/bindings.ts` are generated from these commands (see `specta_builder`).
 
 mod commands;
+pub mod health_service;
+pub mod notifications;
 
 use std::sync::{Arc, Mutex};
 
 use ecosystem_core::Registry;
-use tauri_specta::{collect_commands, Builder};
+use tauri::Manager;
+use tauri_specta::{collect_commands, collect_events, Builder};
 
 pub use commands::CommandError;
 
@@ -19,19 +22,29 @@ pub struct AppState {
 
 /// The command set, from which both the IPC handler and the TypeScript bindings come.
 pub fn specta_builder() -> Builder<tauri::Wry> {
-    Builder::<tauri::Wry>::new().commands(collect_commands![
-        commands::list_partners,
-        commands::add_partner,
-        commands::partner_facets,
-        commands::workspace_info,
-        commands::credentials::partner_detail,
-        commands::credentials::set_credential,
-        commands::credentials::remove_credential,
-        commands::credentials::test_connection,
-        commands::health::health_overview,
-        commands::health::partner_health,
-    ])
+    Builder::<tauri::Wry>::new()
+        .events(collect_events![
+            health_service::HealthChanged,
+            notifications::OpenPartner
+        ])
+        .commands(collect_commands![
+            commands::list_partners,
+            commands::add_partner,
+            commands::partner_facets,
+            commands::workspace_info,
+            commands::credentials::partner_detail,
+            commands::credentials::set_credential,
+            commands::credentials::remove_credential,
+            commands::credentials::test_connection,
+            commands::health::health_overview,
+            commands::health::partner_health,
+            commands::health::partner_sla,
+            commands::health::set_partner_paused,
+        ])
 }
+
+/// The running health service, stopped when the app exits.
+struct HealthServiceSlot(Mutex<Option<health_service::HealthService>>);
 
 /// The TypeScript bindings as text, exactly as committed in `ui/src/lib/bindings.ts`.
 pub fn typescript_bindings() -> Result<String, String> {
@@ -69,17 +82,36 @@ pub fn run() {
     tracing::info!(db = %db_path.display(), "registry opened");
 
     let builder = specta_builder();
-    tauri::Builder::default()
+    let app = tauri::Builder::default()
         .manage(AppState {
             registry: Arc::new(Mutex::new(registry)),
         })
+        .manage(HealthServiceSlot(Mutex::new(None)))
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
+            let service = health_service::HealthService::start(app.handle().clone(), db_path)?;
+            if let Ok(mut slot) = app.state::<HealthServiceSlot>().0.lock() {
+                *slot = Some(service);
+            }
             Ok(())
         })
-        .run(tauri::generate_context!())
+        .build(tauri::generate_context!())
         .unwrap_or_else(|e| fatal(&format!("the window could not start: {e}")));
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Stop polling and write what the last checks reported before the process ends.
+            let service = handle
+                .state::<HealthServiceSlot>()
+                .0
+                .lock()
+                .ok()
+                .and_then(|mut slot| slot.take());
+            if let Some(mut service) = service {
+                service.stop();
+            }
+        }
+    });
 }
 
 fn fatal(message: &str) -> ! {

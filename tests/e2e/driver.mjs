@@ -1,7 +1,7 @@
 // Starts the real Ecosystem app under tauri-driver (WebKitWebDriver underneath) on a given
 // database file, and gives back a WebdriverIO browser plus a way to run the real CLI.
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -15,6 +15,7 @@ const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
 export const APP_BIN = process.env.APP_BIN ?? join(targetDir, "debug/ecosystem-desktop");
 export const CLI_BIN = process.env.CLI_BIN ?? join(targetDir, "debug/ecosystem");
 export const SIM_BIN = process.env.SIM_BIN ?? join(targetDir, "debug/partner-sim");
+export const NOTIFYD_BIN = process.env.NOTIFYD_BIN ?? join(targetDir, "debug/fake-notifyd");
 export const SCREENSHOTS = join(here, "screenshots");
 
 function freePort() {
@@ -95,6 +96,50 @@ export async function startSim() {
   return { url, stop };
 }
 
+/**
+ * Starts the test's notification daemon (tests/bin/fake_notifyd.rs) on the session bus, which
+ * the app then talks to. `records()` is every notification it was given, in order;
+ * `click(id)` plays the user clicking one. Needs the private session bus of
+ * scripts/with-keyring.sh.
+ */
+export async function startNotifyd(dir) {
+  if (!existsSync(NOTIFYD_BIN)) throw new Error(`fake-notifyd is not built at ${NOTIFYD_BIN}; run cargo build --workspace`);
+  const record = join(dir, "notifications.jsonl");
+  const child = spawn(NOTIFYD_BIN, [record], { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  try {
+    await new Promise((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error(`fake-notifyd was not ready within 10 s: ${stderr}`)), 10_000);
+      child.once("exit", (code) => fail(new Error(`fake-notifyd exited with ${code}: ${stderr}`)));
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        if (line.trim() === "ready") {
+          clearTimeout(timer);
+          ok();
+        }
+      });
+    });
+  } catch (e) {
+    await endProcess(child);
+    throw e;
+  }
+  const records = () =>
+    existsSync(record)
+      ? readFileSync(record, "utf8")
+          .split("\n")
+          .slice(0, -1) // only whole lines: the last piece is empty or still being written
+          .filter((line) => line.trim() !== "")
+          .map((line) => JSON.parse(line))
+      : [];
+  const click = (id) =>
+    execFileSync("dbus-send", [
+      "--session", "--print-reply", "--dest=org.freedesktop.Notifications",
+      "/org/freedesktop/Notifications", "org.ecosystem.FakeNotifications.Click", `uint32:${id}`,
+    ]);
+  const stop = () => endProcess(child);
+  return { records, click, stop };
+}
+
 /** A fresh folder with an empty database path inside. */
 export function freshWorkspace(label) {
   const dir = mkdtempSync(join(tmpdir(), `ecosystem-e2e-${label}-`));
@@ -145,8 +190,41 @@ export async function launchApp(db, env = {}) {
       // the session may already be gone
     }
     await endProcess(driver);
+    // WebKitWebDriver normally ends the app with the session; when the session could not be
+    // closed, the app would live on (and keep polling) after the driver is gone.
+    await endStrays(db);
   };
   return { browser, stop, log: () => output };
+}
+
+/** Ends every process still running on `db` (found by the ECOSYSTEM_DB in its environment). */
+async function endStrays(db) {
+  const wanted = `ECOSYSTEM_DB=${db}`;
+  const strays = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, "latin1").split("\0");
+      if (environ.includes(wanted)) strays.push(Number(entry));
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
+  for (const pid of strays) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      // gone already
+    }
+  }
+  if (strays.length > 0) await new Promise((r) => setTimeout(r, 500));
+  for (const pid of strays) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // ended on SIGTERM
+    }
+  }
 }
 
 export async function screenshot(browser, name) {

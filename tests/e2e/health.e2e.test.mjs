@@ -3,6 +3,9 @@
 // it once at a time, with the simulator taken down for two polls in between, so the history
 // holds successes, failures and one closed incident. The app then shows the state in the
 // catalogue and the Health card on the partner's page: latest checks, uptime, chart, incident.
+// The partner's contract promises 99.9 % a month with a 10 % credit below it, so the SLA card
+// shows this month to date breached by the incident (a few seconds down against a budget of
+// 0.1 % of the seconds counted), and a partner without a contract says so.
 import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +13,8 @@ import { CLI_BIN, cli, freshWorkspace, launchApp, rowText, screenshot, startSim,
 
 const PARTNER = "Kubeflow Health";
 const NEVER_CHECKED = "Kubeflow Waiting";
+/** The contract's availability target, in percent. */
+const SLA_TARGET = 99.9;
 /** The simulator's demo token. */
 const TOKEN = "kfp-sim-token";
 
@@ -57,6 +62,8 @@ describe("the catalogue shows each partner's health and the partner page its his
   let browser;
 
   before(async () => {
+    // The test drives polling itself through the CLI; the app's own poller stays off.
+    cli(ws.db, ["settings", "set", "health.poll_in_app", "0"]);
     sim = await startSim();
     cli(ws.db, [
       "partner", "add", PARTNER, "--kind", "kubeflow", "--endpoint", sim.url, "--tier", "strategic",
@@ -68,6 +75,17 @@ describe("the catalogue shows each partner's health and the partner page its his
       encoding: "utf8",
     });
     cli(ws.db, ["partner", "add", NEVER_CHECKED, "--kind", "kubeflow", "--endpoint", sim.url]);
+    // A contract over this year and the next with an SLA: monthly in UTC, a fee of 10 000.00 EUR
+    // a month and 10 % of it owed below the target.
+    const year = new Date().getUTCFullYear();
+    cli(ws.db, [
+      "contract", "set", PARTNER, "--start", `${year}-01-01`, "--end", `${year + 2}-01-01`,
+      "--sla-target", String(SLA_TARGET), "--value", "240000.00", "--currency", "EUR",
+    ]);
+    cli(ws.db, [
+      "contract", "sla-terms", PARTNER, "--window", "month", "--time-zone", "UTC",
+      "--credit", `${SLA_TARGET}:10`, "--fee", "10000.00",
+    ]);
 
     // Healthy, then down for two checks (a strategic partner goes unhealthy at the second),
     // then back for two (it recovers at the second).
@@ -167,6 +185,51 @@ describe("the catalogue shows each partner's health and the partner page its his
     await screenshot(browser, "health");
   });
 
+  test("the SLA card shows this month to date: target, attainment, budget, status and credit", async () => {
+    const card = browser.$("#partner-sla");
+    await card.waitForDisplayed({ timeout: 10_000, timeoutMsg: "the partner page has no SLA card" });
+    await browser.$("#sla-status").waitForDisplayed({
+      timeout: 10_000,
+      timeoutMsg: `the SLA card never showed a status: ${await card.getText()}`,
+    });
+
+    assert.equal(await browser.$("#sla-target").getText(), "99.9 %");
+    const attained = await browser.$("#sla-attained").getText();
+    assert.match(attained, /^\d+(\.\d+)? %$/, `attainment is a percent: ${attained}`);
+    assert.ok(Number.parseFloat(attained) < 100, `the incident counts against the SLA: ${attained}`);
+    assert.ok(Number.parseFloat(attained) < SLA_TARGET, `a few seconds down miss 99.9 %: ${attained}`);
+
+    // The budget is 0.1 % of the seconds counted since the first check: under a second.
+    const status = browser.$("#sla-status");
+    assert.equal(await status.getAttribute("data-status"), "breached");
+    assert.match(await status.getText(), /^Breached\s+below the 99\.9 % target$/);
+    assert.match(await browser.$("#sla-window").getText(), /^[A-Z][a-z]+ \d{4} to date \(UTC\)$/);
+
+    const budget = browser.$("#sla-budget");
+    assert.equal(await budget.getAttribute("data-overspent"), "true");
+    assert.match(
+      await browser.$("#sla-budget svg").getAttribute("aria-label"),
+      /^Error budget: Overspent by \d+ s: \d+ s down against a budget of 0 s$/,
+    );
+    assert.match(
+      await browser.$("#sla-budget-summary").getText(),
+      /^Overspent by \d+ s · \d+ s down against 0 s allowed so far$/,
+    );
+    assert.match(await browser.$("#sla-budget-left").getText(), /^−\d+ s$/);
+
+    assert.match(await browser.$("#sla-credit").getText(), /^1000\.00 EUR$/);
+    assert.match(await card.getText(), /10 % of the 10000\.00 EUR window fee/);
+    const rules = await browser.execute(() =>
+      Array.from(document.querySelectorAll("#sla-rules li")).map((li) => li.textContent.trim()),
+    );
+    assert.ok(rules.includes("Maintenance is excluded"), `the rules in words: ${rules}`);
+    assert.match(await browser.$("#sla-bounds").getText(), /UTC to .* UTC, measured until .* · 1 breach$/);
+
+    await card.scrollIntoView({ block: "start" });
+    await browser.pause(300);
+    await screenshot(browser, "health-sla");
+  });
+
   test("Refresh shows a check recorded while the page is open", async () => {
     pollOnce(ws.db);
     await browser.$("#health-refresh").click();
@@ -184,5 +247,18 @@ describe("the catalogue shows each partner's health and the partner page its his
       throw new Error(`${e.message}; range ${value}; card: ${text}`);
     });
     assert.match(await browser.$("#health-chart svg").getAttribute("aria-label"), /over the last 7 days/);
+  });
+
+  test("a partner without a contract has an SLA card that says so", async () => {
+    await browser.$("#partner-back").click();
+    await waitForRow(browser, NEVER_CHECKED, "the catalogue never came back");
+    await browser.execute((name) => {
+      const rows = Array.from(document.querySelectorAll("#partner-table tr[data-partner-name]"));
+      rows.find((r) => r.getAttribute("data-partner-name") === name)?.click();
+    }, NEVER_CHECKED);
+    const empty = browser.$("#partner-sla #sla-empty");
+    await empty.waitForDisplayed({ timeout: 10_000, timeoutMsg: "the SLA card never showed its empty state" });
+    assert.equal(await empty.getText(), "No contract");
+    assert.equal(await browser.$("#sla-status").isExisting(), false, "no status without an SLA");
   });
 });

@@ -1,13 +1,15 @@
-//! Health in the app: the catalogue's badges ([`health_overview`]) and the partner page's
-//! Health card ([`partner_health`]). Everything is read through
-//! `ecosystem_core::health_store::HealthHistory` on the registry's connection; this module
-//! only shapes it for the UI (times as RFC 3339 UTC text, outcomes as words).
+//! Health in the app: the catalogue's badges ([`health_overview`]), the partner page's
+//! Health card ([`partner_health`]) and its SLA card ([`partner_sla`]). Everything is read
+//! through `ecosystem_core::health_store::HealthHistory` on the registry's connection (the SLA
+//! through `ecosystem_core::sla::current_status`); this module only shapes it for the UI
+//! (times as RFC 3339 UTC text, outcomes as words).
 
 use ecosystem_core::health_state::HealthState;
 use ecosystem_core::health_store::{
     HealthHistory, Incident, Rollup, Sample, SampleOutcome, Series, UptimeWindows,
 };
 use ecosystem_core::integration::ErrorClass;
+use ecosystem_core::sla::{self, SlaStatus};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
@@ -281,6 +283,40 @@ pub async fn partner_health(
             series,
             incidents: report.incidents.into_iter().map(Into::into).collect(),
         })
+    })
+    .await
+}
+
+/// The SLA of the partner's contract over the window holding now (month or quarter to date):
+/// target, attained, error budget, status, rules in words and the credit owed so far; `None`
+/// when the partner has no contract or its contract no SLA target.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub async fn partner_sla(
+    state: State<'_, AppState>,
+    name: String,
+) -> CommandResult<Option<SlaStatus>> {
+    with_registry(state, move |r| sla::current_status(r, &name)).await
+}
+
+/// Pauses a partner's health checks (`paused: true`) or resumes them; audited, and picked up
+/// by whichever poller runs. Pausing a paused partner, or resuming one that is not, is refused.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub async fn set_partner_paused(
+    state: State<'_, AppState>,
+    name: String,
+    paused: bool,
+) -> CommandResult<()> {
+    with_registry(state, move |r| {
+        if paused {
+            r.pause_partner(&name, None)
+        } else {
+            r.resume_partner(&name, None)
+        }
+        .map(|_| ())
     })
     .await
 }

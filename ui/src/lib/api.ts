@@ -15,6 +15,7 @@ import type {
   PartnerDetail,
   PartnerFilter,
   PartnerHealth,
+  SlaStatus,
   WorkspaceInfo,
 } from "./types";
 
@@ -85,6 +86,16 @@ export function healthOverview(): Promise<HealthBadge[]> {
 }
 
 /** A partner's health over `range`: state, uptime, latency, latest checks, chart, incidents. */
+/** The SLA of the partner's contract over the current window to date; `null` without one. */
+export function partnerSla(name: string): Promise<SlaStatus | null> {
+  return unwrap(commands.partnerSla(name));
+}
+
+/** Pauses (or resumes) a partner's health checks; a refusal comes back as the answer's error. */
+export function setPartnerPaused(name: string, paused: boolean): Promise<Outcome<null>> {
+  return settle(commands.setPartnerPaused(name, paused));
+}
+
 export function partnerHealth(name: string, range: HealthRange): Promise<PartnerHealth> {
   return unwrap(commands.partnerHealth(name, range));
 }

@@ -47,6 +47,8 @@ export type ConnectionCheckView = OkData<Answer<"testConnection">>;
 export type HealthBadge = OkData<Answer<"healthOverview">>[number];
 /** What the partner page's Health card shows. */
 export type PartnerHealth = OkData<Answer<"partnerHealth">>;
+/** The SLA of a partner's contract over the current window, as partner_sla sends it. */
+export type SlaStatus = NonNullable<OkData<Answer<"partnerSla">>>;
 /** One of the latest checks (a tick of the heartbeat bar). */
 export type CheckView = PartnerHealth["recent_checks"][number];
 /** One point of the latency chart. */

@@ -1,0 +1,278 @@
+//! Health inside the desktop app, on a thread of its own with its own connections:
+//!
+//! - **the poller** (unless the workspace setting `health.poll_in_app` is `0`): the same
+//!   [`HealthPoller`] and health writer as `ecosystem poll`, following the registry while it
+//!   runs (partners added, activated, paused or given a credential, by the app or the CLI);
+//! - **the feed**: every recorded health change, whichever process recorded it (this poller or
+//!   an `ecosystem poll` beside it), is read back from the database in order, published to
+//!   the window as [`HealthChanged`] (the catalogue and the partner page refresh from it) and
+//!   given to the core's [`Notifier`], whose notifications go to the desktop
+//!   (see [`crate::notifications`]). The notifier's resends and quiet-hours digest are driven
+//!   by a tick; its settings are re-read from the workspace on every pass, so a change in the
+//!   settings applies without a restart.
+//!
+//! [`HealthService::stop`] cancels everything and waits until the last outcomes are written.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ecosystem_connectors::poller::{
+    HealthPoller, HealthWriterSink, PlatformConnectors, PollerConfig, WriterBatching,
+};
+use ecosystem_connectors::targets;
+use ecosystem_core::health_state::HealthState;
+use ecosystem_core::health_store::{HealthHistory, HealthWriter, PartnerTransition};
+use ecosystem_core::notify::{NotificationPolicy, Notifier, PartnerView};
+use ecosystem_core::{Clock, PartnerFilter, Registry, Result, Store, SystemClock};
+use serde::{Deserialize, Serialize};
+use tauri::AppHandle;
+use tauri_specta::Event;
+use tokio_util::sync::CancellationToken;
+
+use crate::notifications;
+
+/// Health changes just recorded, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct HealthChanged {
+    pub changes: Vec<HealthChange>,
+}
+
+/// One partner's change of state.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct HealthChange {
+    pub partner: String,
+    pub from: HealthState,
+    pub to: HealthState,
+    pub reason: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+impl From<&PartnerTransition> for HealthChange {
+    fn from(t: &PartnerTransition) -> Self {
+        HealthChange {
+            partner: t.partner.clone(),
+            from: t.transition.from,
+            to: t.transition.to,
+            reason: t.transition.reason.clone(),
+            at: t.transition.at.to_rfc3339(),
+        }
+    }
+}
+
+/// How often the feed looks for new changes, and how often the notifier ticks.
+const FEED_EVERY: Duration = Duration::from_millis(500);
+const TICK_EVERY: Duration = Duration::from_secs(1);
+/// How often the poller looks for registry changes made elsewhere.
+const FOLLOW_EVERY: Duration = Duration::from_secs(2);
+/// Changes read per pass (more wait for the next pass, in order).
+const FEED_BATCH: u32 = 500;
+
+/// The running service; stop it before the process exits so nothing recorded is lost.
+pub struct HealthService {
+    cancel: CancellationToken,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HealthService {
+    /// Starts the poller (unless turned off in the settings) and the feed on `db`.
+    pub fn start(app: AppHandle, db: PathBuf) -> std::io::Result<HealthService> {
+        let cancel = CancellationToken::new();
+        let token = cancel.clone();
+        let thread = std::thread::Builder::new()
+            .name("health".into())
+            .spawn(move || {
+                if let Err(e) = run(app, &db, token) {
+                    tracing::error!(error = %e, "the health service stopped");
+                }
+            })?;
+        Ok(HealthService {
+            cancel,
+            thread: Some(thread),
+        })
+    }
+
+    /// Cancels the poller and the feed and waits for the last outcomes to be written.
+    pub fn stop(&mut self) {
+        self.cancel.cancel();
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the health service panicked");
+            }
+        }
+    }
+}
+
+impl Drop for HealthService {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn run(app: AppHandle, db: &Path, cancel: CancellationToken) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ecosystem_core::Error::Io {
+            context: "cannot start the health runtime".into(),
+            source: e,
+        })?;
+    let registry = Registry::open(db)?;
+    let poll_in_app = registry.setting("health.poll_in_app")?.as_deref() != Some("0");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+    // The writer thread outlives the poller: it drains what the last checks reported.
+    let writer_thread = if poll_in_app {
+        let writer = HealthWriter::new(Store::open(db)?);
+        let (sink, writer_thread) =
+            HealthWriterSink::spawn(writer, clock.clone(), WriterBatching::default(), |_| {})
+                .map_err(|e| ecosystem_core::Error::Io {
+                    context: "cannot start the health writer".into(),
+                    source: e,
+                })?;
+        let (poller, handle) = HealthPoller::new(
+            PollerConfig::default(),
+            Arc::new(PlatformConnectors),
+            Arc::new(sink),
+            clock.clone(),
+        );
+        // Watch first, then load: a change in between is picked up at the first look.
+        let follower = Registry::open(db)?;
+        let watch = targets::RegistryWatch::new(follower.store())?;
+        let initial = targets::load_targets(&registry)?;
+        tracing::info!(partners = initial.len(), "polling health in the app");
+        runtime.spawn(poller.run(initial, cancel.clone()));
+        runtime.spawn(targets::follow_registry(
+            follower,
+            watch,
+            handle,
+            FOLLOW_EVERY,
+            cancel.clone(),
+            |_| {},
+        ));
+        Some(writer_thread)
+    } else {
+        tracing::info!("health.poll_in_app is 0: showing what another poller records");
+        None
+    };
+
+    let feed = Feed::new(app, Registry::open(db)?, clock)?;
+    runtime.block_on(feed.run(cancel));
+    // Let the poller's tasks see the cancellation and drop their sinks.
+    drop(runtime);
+    if let Some(writer) = writer_thread {
+        let totals = writer.finish();
+        tracing::info!(
+            outcomes = totals.outcomes,
+            transitions = totals.transitions,
+            "health writer stopped"
+        );
+    }
+    Ok(())
+}
+
+/// Reads recorded changes in order and publishes and notifies them.
+struct Feed {
+    app: AppHandle,
+    registry: Registry,
+    clock: Arc<dyn Clock>,
+    notifier: Notifier,
+    cursor: i64,
+}
+
+impl Feed {
+    fn new(app: AppHandle, registry: Registry, clock: Arc<dyn Clock>) -> Result<Feed> {
+        // Changes recorded before the app started are history, not news.
+        let cursor = HealthHistory::new(registry.store().conn()).last_change_id()?;
+        Ok(Feed {
+            app,
+            registry,
+            clock,
+            notifier: Notifier::new(NotificationPolicy::default()),
+            cursor,
+        })
+    }
+
+    async fn run(mut self, cancel: CancellationToken) {
+        let mut feed = tokio::time::interval(FEED_EVERY);
+        feed.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = tokio::time::interval(TICK_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                _ = feed.tick() => {
+                    if let Err(e) = self.pass() {
+                        tracing::error!(error = %e, "health changes not read");
+                    }
+                }
+                _ = tick.tick() => {
+                    if let Err(e) = self.tick() {
+                        tracing::error!(error = %e, "notification tick failed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Publishes and notifies what was recorded since the last pass.
+    fn pass(&mut self) -> Result<()> {
+        let changes = HealthHistory::new(self.registry.store().conn())
+            .changes_after(self.cursor, FEED_BATCH)?;
+        let Some((last, _)) = changes.last() else {
+            return Ok(());
+        };
+        self.cursor = *last;
+        let event = HealthChanged {
+            changes: changes.iter().map(|(_, t)| HealthChange::from(t)).collect(),
+        };
+        if let Err(e) = event.emit(&self.app) {
+            tracing::error!(error = %e, "cannot publish health changes to the window");
+        }
+        self.refresh_policy();
+        let graph = self.graph()?;
+        let batch: Vec<_> = changes
+            .into_iter()
+            .map(|(_, t)| (t.partner, t.transition))
+            .collect();
+        let now = self.clock.now();
+        for n in self.notifier.on_transitions(&batch, &graph, now) {
+            notifications::raise(&self.app, n);
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self) -> Result<()> {
+        self.refresh_policy();
+        for n in self.notifier.tick(self.clock.now()) {
+            notifications::raise(&self.app, n);
+        }
+        Ok(())
+    }
+
+    /// The notification settings as they are now; a bad stored value keeps the last good
+    /// policy (and says why).
+    fn refresh_policy(&mut self) {
+        let read = self.registry.settings().and_then(|settings| {
+            NotificationPolicy::from_settings(
+                settings.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+        });
+        match read {
+            Ok(policy) if &policy != self.notifier.policy() => self.notifier.set_policy(policy),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "notification settings not applied"),
+        }
+    }
+
+    /// Who depends on whom, and every partner's state now.
+    fn graph(&self) -> Result<PartnerView> {
+        let partners = self.registry.list_partners(&PartnerFilter::default())?;
+        let mut view = PartnerView::from_partners(&partners);
+        for badge in HealthHistory::new(self.registry.store().conn()).overview()? {
+            view.set_state(&badge.partner, badge.state);
+        }
+        Ok(view)
+    }
+}
