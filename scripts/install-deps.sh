@@ -11,6 +11,7 @@ packages=(
   build-essential pkg-config curl file
   libwebkit2gtk-4.1-dev libssl-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth dbus-x11 webkit2gtk-driver fonts-dejavu-core x11-utils imagemagick
+  xdotool
   gnome-keyring dbus-daemon dbus-bin libsecret-tools
 )
 missing=()

@@ -11,6 +11,13 @@
 //!   by a tick; its settings are re-read from the workspace on every pass, so a change in the
 //!   settings applies without a restart.
 //!
+//! - **usage**: the daily collection of each partner's platform figures and the app's own
+//!   call counters (`ecosystem_connectors::usage::spawn_usage_service`), when the app polls;
+//! - **contract alerts**: every few minutes the due expiry stages are raised
+//!   (`contract_alerts::raise_due`) and each alert not yet notified, by this process or the
+//!   CLI, becomes one native notification; [`ContractAlertsChanged`] tells the window to update
+//!   its badge.
+//!
 //! [`HealthService::stop`] cancels everything and waits until the last outcomes are written.
 
 use std::path::{Path, PathBuf};
@@ -20,7 +27,8 @@ use std::time::Duration;
 use ecosystem_connectors::poller::{
     HealthPoller, HealthWriterSink, PlatformConnectors, PollerConfig, WriterBatching,
 };
-use ecosystem_connectors::targets;
+use ecosystem_connectors::{targets, usage};
+use ecosystem_core::contract_alerts;
 use ecosystem_core::health_state::HealthState;
 use ecosystem_core::health_store::{HealthHistory, HealthWriter, PartnerTransition};
 use ecosystem_core::notify::{NotificationPolicy, Notifier, PartnerView};
@@ -60,6 +68,15 @@ impl From<&PartnerTransition> for HealthChange {
         }
     }
 }
+
+/// The open contract alerts changed (raised now, or by another process); the badge's count.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct ContractAlertsChanged {
+    pub open: u32,
+}
+
+/// How often contract alerts are looked at (they move by days; the first look is at start).
+const ALERTS_EVERY: Duration = Duration::from_secs(300);
 
 /// How often the feed looks for new changes, and how often the notifier ticks.
 const FEED_EVERY: Duration = Duration::from_millis(500);
@@ -156,11 +173,40 @@ fn run(app: AppHandle, db: &Path, cancel: CancellationToken) -> Result<()> {
         tracing::info!("health.poll_in_app is 0: showing what another poller records");
         None
     };
+    // Usage is collected by whoever polls: once a day per partner, plus the app's own call
+    // counters (see ecosystem_connectors::usage).
+    let usage_thread = if poll_in_app {
+        match usage::spawn_usage_service(
+            db.to_path_buf(),
+            usage::CollectPolicy::default(),
+            usage::ServiceTimes::default(),
+            cancel.clone(),
+            |c| match &c.error {
+                Some(e) => tracing::warn!(partner = %c.partner, error = %e, "usage not collected"),
+                None => {
+                    tracing::info!(partner = %c.partner, records = c.records, "usage collected")
+                }
+            },
+        ) {
+            Ok(thread) => Some(thread),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the usage collection");
+                None
+            }
+        }
+    } else {
+        None
+    };
 
     let feed = Feed::new(app, Registry::open(db)?, clock)?;
     runtime.block_on(feed.run(cancel));
     // Let the poller's tasks see the cancellation and drop their sinks.
     drop(runtime);
+    if let Some(thread) = usage_thread {
+        if thread.join().is_err() {
+            tracing::error!("the usage collection panicked");
+        }
+    }
     if let Some(writer) = writer_thread {
         let totals = writer.finish();
         tracing::info!(
@@ -199,6 +245,8 @@ impl Feed {
         feed.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut tick = tokio::time::interval(TICK_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut alerts = tokio::time::interval(ALERTS_EVERY);
+        alerts.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = cancel.cancelled() => break,
@@ -210,6 +258,11 @@ impl Feed {
                 _ = tick.tick() => {
                     if let Err(e) = self.tick() {
                         tracing::error!(error = %e, "notification tick failed");
+                    }
+                }
+                _ = alerts.tick() => {
+                    if let Err(e) = self.contract_alerts() {
+                        tracing::error!(error = %e, "contract alerts not raised");
                     }
                 }
             }
@@ -247,6 +300,27 @@ impl Feed {
         self.refresh_policy();
         for n in self.notifier.tick(self.clock.now()) {
             notifications::raise(&self.app, n);
+        }
+        Ok(())
+    }
+
+    /// Raises the due expiry stages and notifies every alert nobody was told about yet.
+    fn contract_alerts(&mut self) -> Result<()> {
+        let now = self.clock.now();
+        contract_alerts::raise_due(&mut self.registry, now)?;
+        let fresh = contract_alerts::take_unnotified(&mut self.registry, now)?;
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        for alert in fresh {
+            notifications::raise_contract_alert(&self.app, alert);
+        }
+        let open = contract_alerts::open_alert_count(&self.registry, now)?;
+        let event = ContractAlertsChanged {
+            open: u32::try_from(open).unwrap_or(u32::MAX),
+        };
+        if let Err(e) = event.emit(&self.app) {
+            tracing::error!(error = %e, "cannot publish the contract alerts to the window");
         }
         Ok(())
     }

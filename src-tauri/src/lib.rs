@@ -25,6 +25,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
         .events(collect_events![
             health_service::HealthChanged,
+            health_service::ContractAlertsChanged,
+            commands::reports::ExportProgress,
             notifications::OpenPartner
         ])
         .commands(collect_commands![
@@ -40,6 +42,15 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::health::partner_health,
             commands::health::partner_sla,
             commands::health::set_partner_paused,
+            commands::contracts::contract_alerts,
+            commands::contracts::expiring_contracts,
+            commands::contracts::acknowledge_contract_alert,
+            commands::contracts::snooze_contract,
+            commands::contracts::renew_contract,
+            commands::contracts::terminate_contract,
+            commands::contracts::renewal_brief,
+            commands::reports::usage_report,
+            commands::reports::export_usage_csv,
         ])
 }
 
@@ -87,6 +98,7 @@ pub fn run() {
             registry: Arc::new(Mutex::new(registry)),
         })
         .manage(HealthServiceSlot(Mutex::new(None)))
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);

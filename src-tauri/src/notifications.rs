@@ -9,7 +9,8 @@
 //! notify-rust directly rather than tauri-plugin-notification because the plugin has no click
 //! callback on desktop platforms.
 
-use ecosystem_core::notify::Notification;
+use ecosystem_core::contract_alerts::ContractAlert;
+use ecosystem_core::notify::{Notification, NotificationKind};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager};
 use tauri_specta::Event;
@@ -23,28 +24,71 @@ pub struct OpenPartner {
 /// The application name daemons show and group by.
 const APP_NAME: &str = "Ecosystem";
 
-/// Raises `notification` without blocking the caller. Failures (no notification service on
-/// the bus, say) are logged, never fatal: the health history and the UI still have it all.
-pub fn raise(app: &AppHandle, notification: Notification) {
+/// What goes on screen.
+#[derive(Debug, Clone)]
+struct Toast {
+    summary: String,
+    body: String,
+    /// Stays until dismissed (a partner down).
+    critical: bool,
+    /// The partner whose page a click opens.
+    partner: Option<String>,
+}
+
+/// Raises a health notification without blocking the caller. Failures (no notification
+/// service on the bus, say) are logged, never fatal: the history and the UI still have it all.
+pub fn raise(app: &AppHandle, n: Notification) {
+    let critical = matches!(n.kind, NotificationKind::Down | NotificationKind::StillDown);
+    spawn(
+        app,
+        Toast {
+            summary: n.summary,
+            body: n.body,
+            critical,
+            partner: n.partner,
+        },
+    );
+}
+
+/// Raises a contract's expiry alert (one per stage); a click opens the partner's page, where
+/// the contract and its renewal brief are.
+pub fn raise_contract_alert(app: &AppHandle, alert: ContractAlert) {
+    spawn(
+        app,
+        Toast {
+            summary: alert.summary,
+            body: alert.body,
+            critical: false,
+            partner: Some(alert.partner),
+        },
+    );
+}
+
+fn spawn(app: &AppHandle, toast: Toast) {
     let app = app.clone();
     let spawned = std::thread::Builder::new()
         .name("notification".into())
-        .spawn(move || show(&app, &notification));
+        .spawn(move || show(&app, &toast));
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start a notification thread");
     }
 }
 
 #[cfg(all(unix, not(target_os = "macos")))]
-fn show(app: &AppHandle, n: &Notification) {
-    use notify_rust::Timeout;
+fn show(app: &AppHandle, n: &Toast) {
+    use notify_rust::{Timeout, Urgency};
 
     let mut native = notify_rust::Notification::new();
     native
         .appname(APP_NAME)
         .summary(&n.summary)
         .body(&n.body)
-        .urgency(urgency(n.kind))
+        // A partner down stays on screen until dismissed; the rest are ordinary news.
+        .urgency(if n.critical {
+            Urgency::Critical
+        } else {
+            Urgency::Normal
+        })
         .timeout(Timeout::Default);
     if n.partner.is_some() {
         native.action("default", "Open partner");
@@ -68,23 +112,11 @@ fn show(app: &AppHandle, n: &Notification) {
 }
 
 #[cfg(not(all(unix, not(target_os = "macos"))))]
-fn show(_app: &AppHandle, n: &Notification) {
+fn show(_app: &AppHandle, n: &Toast) {
     let mut native = notify_rust::Notification::new();
     native.appname(APP_NAME).summary(&n.summary).body(&n.body);
     if let Err(e) = native.show() {
         tracing::warn!(error = %e, summary = %n.summary, "notification not shown");
-    }
-}
-
-/// A partner going down stays on screen until dismissed; the rest are ordinary.
-#[cfg(all(unix, not(target_os = "macos")))]
-fn urgency(kind: ecosystem_core::notify::NotificationKind) -> notify_rust::Urgency {
-    use ecosystem_core::notify::NotificationKind;
-    match kind {
-        NotificationKind::Down | NotificationKind::StillDown => notify_rust::Urgency::Critical,
-        NotificationKind::Recovered | NotificationKind::SuppressedDigest => {
-            notify_rust::Urgency::Normal
-        }
     }
 }
 

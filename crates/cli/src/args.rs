@@ -57,18 +57,27 @@ pub enum Command {
     /// all); failed checks inside a window do not make a partner unhealthy
     #[command(subcommand)]
     Maintenance(crate::maintenance::MaintenanceCommand),
-    /// Measure the poller: checks, CPU per check, peak RSS, database bytes, schedule lag
+    /// Collect partners' usage now (platform figures and Ecosystem's own call counts, per
+    /// UTC day) and show what is stored
     #[command(subcommand)]
-    Bench(crate::bench::BenchCommand),
+    Usage(crate::usage::UsageCommand),
+    /// Measure the poller (checks, CPU per check, peak RSS, database bytes, schedule lag) or
+    /// the usage report and CSV export (`bench report`)
+    #[command(subcommand)]
+    Bench(crate::bench_report::AnyBench),
+    /// Reports: `report usage` sums usage over a range of days, grouped and bucketed, with
+    /// totals and the change against the previous period (table, JSON or CSV)
+    #[command(subcommand)]
+    Report(crate::report::ReportCommand),
     /// Set and show a partner's contract
     #[command(subcommand)]
     Contract(ContractCommand),
     /// Store, show and remove partners' credentials (the secrets live in the OS keyring)
     #[command(subcommand)]
     Credential(crate::credential::CredentialCommand),
-    /// Contracts across all partners
+    /// Contracts across all partners: expiring ones and their expiry alerts
     #[command(subcommand)]
-    Contracts(ContractsCommand),
+    Contracts(crate::contracts::ContractsCommand),
     /// Write the whole workspace (partners, contracts, settings; never secrets) to a JSON file
     Export {
         #[arg(value_name = "FILE")]
@@ -245,6 +254,9 @@ pub enum ContractCommand {
     /// Set a contract's SLA terms (window, time zone, accounting rules, credit tiers, fee);
     /// flags left out keep their value, and with none the terms are shown
     SlaTerms(crate::sla::SlaTermsArgs),
+    /// Expiry alerts: ack, snooze, renew, terminate, alert-stages, brief (crates/cli/src/contracts.rs)
+    #[command(flatten)]
+    Alerts(crate::contracts::ContractAlertCommand),
 }
 
 #[derive(Debug, Args)]
@@ -268,17 +280,6 @@ pub struct SetContract {
     /// ISO 4217 code such as USD
     #[arg(long, value_name = "CODE", requires = "value")]
     pub currency: Option<String>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ContractsCommand {
-    /// Contracts whose notice deadline falls within DAYS (or has passed) and that have not ended
-    Expiring {
-        #[arg(long, value_name = "DAYS")]
-        within: u32,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -348,45 +349,14 @@ impl Command {
                 let db = registry.store().path().to_path_buf();
                 crate::poll::run(registry, &db, args).map(|_| ())
             }
-            Command::Bench(cmd) => crate::bench::run(cmd).map(|_| ()),
+            Command::Bench(cmd) => crate::bench_report::run(cmd).map(|_| ()),
+            Command::Report(cmd) => crate::report::run(registry, cmd),
+            Command::Usage(cmd) => crate::usage::run(registry, cmd).map(|_| ()),
             Command::Health(args) => crate::health::run(registry, args),
             Command::Watch(args) => crate::watch::run(registry, args),
             Command::Maintenance(cmd) => crate::maintenance::run(registry, cmd),
             Command::Sla(args) => crate::sla::run(registry, args),
-            Command::Contracts(ContractsCommand::Expiring { within, format }) => {
-                let rows = registry.expiring_contracts(within)?;
-                match format {
-                    Format::Json => output::json(&rows),
-                    Format::Table => {
-                        output::table(
-                            &[
-                                "PARTNER",
-                                "TIER",
-                                "OWNER",
-                                "END",
-                                "NOTICE DEADLINE",
-                                "DAYS LEFT",
-                                "AUTO-RENEW",
-                            ],
-                            &rows
-                                .iter()
-                                .map(|c| {
-                                    vec![
-                                        c.partner.clone(),
-                                        c.tier.to_string(),
-                                        output::or_dash(c.owner.as_deref()),
-                                        c.end.to_string(),
-                                        c.notice_deadline.to_string(),
-                                        c.days_left.to_string(),
-                                        yes_no(c.auto_renew),
-                                    ]
-                                })
-                                .collect::<Vec<_>>(),
-                        );
-                        Ok(())
-                    }
-                }
-            }
+            Command::Contracts(cmd) => crate::contracts::run_contracts(registry, cmd),
             Command::Export { file } => {
                 let n = workspace::export_to_file(registry, &file)?;
                 println!("exported {n} partner(s) to {}", file.display());
@@ -697,6 +667,7 @@ impl ContractCommand {
     fn run(self, registry: &mut Registry) -> Result<()> {
         match self {
             ContractCommand::SlaTerms(args) => crate::sla::set_terms(registry, args),
+            ContractCommand::Alerts(cmd) => crate::contracts::run_contract(registry, cmd),
             ContractCommand::Set(s) => {
                 let notice_days = match s.notice_days {
                     Some(n) => n,

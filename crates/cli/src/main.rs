@@ -4,14 +4,18 @@
 
 mod args;
 mod bench;
+mod bench_report;
 mod check;
+mod contracts;
 mod credential;
 mod events;
 mod health;
 mod maintenance;
 mod output;
 mod poll;
+mod report;
 mod sla;
+mod usage;
 mod watch;
 
 use std::process::ExitCode;
@@ -44,17 +48,25 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     if let args::Command::Bench(bench) = cli.command {
-        return bench::run(bench);
+        return bench_report::run(bench);
     }
     let path = match cli.db {
         Some(p) => p,
         None => ecosystem_core::default_db_path()?,
     };
     let mut registry = Registry::open(&path)?;
-    match cli.command {
+    let result = match cli.command {
         args::Command::Check(check) => check::run(&registry, check),
         args::Command::Events(events) => events::run(&registry, events),
         args::Command::Poll(poll) => poll::run(&registry, &path, poll),
+        args::Command::Usage(usage) => usage::run(&registry, usage),
         command => command.run(&mut registry).map(|()| ExitCode::SUCCESS),
+    };
+    // Ecosystem's own counts of the calls this command made to partners (docs/USAGE.md).
+    if let Err(e) =
+        ecosystem_connectors::usage::flush_call_counts(registry.store(), registry.clock().now())
+    {
+        tracing::warn!(error = %e, "call counts not stored");
     }
+    result
 }

@@ -13,6 +13,10 @@
 //!
 //! Paused partners are not polled (see `ecosystem partner pause`).
 //!
+//! Unless `--once` or `--no-usage`, it also runs the daily usage collection beside the poller
+//! (`ecosystem_connectors::usage::spawn_usage_service`: at start, then each partner once a UTC
+//! day) and stores Ecosystem's call counts every minute; one stderr line per partner collected.
+//!
 //! `--format json` prints JSON Lines: one object per outcome (`--once`) or transition, then
 //! the summary object.
 
@@ -29,6 +33,7 @@ use ecosystem_connectors::poller::{
 };
 pub use ecosystem_connectors::targets::load_targets;
 use ecosystem_connectors::targets::{follow_registry, RegistryWatch};
+use ecosystem_connectors::usage::{spawn_usage_service, CollectPolicy, ServiceTimes};
 use ecosystem_core::health::CheckHint;
 use ecosystem_core::health_store::{HealthWriter, PartnerTransition};
 use ecosystem_core::integration::CheckState;
@@ -56,6 +61,9 @@ pub struct PollArgs {
     /// Seconds between looks at the registry for changes to follow
     #[arg(long, hide = true, value_name = "SECS", default_value = "2", value_parser = parse_secs)]
     pub registry_every: Duration,
+    /// Do not run the daily usage collection beside the poller (see `ecosystem usage`)
+    #[arg(long, conflicts_with = "once")]
+    pub no_usage: bool,
 }
 
 fn parse_secs(s: &str) -> std::result::Result<Duration, String> {
@@ -244,6 +252,25 @@ pub fn run(registry: &Registry, db: &Path, args: PollArgs) -> Result<ExitCode> {
     };
     let (poller, handle) = HealthPoller::new(config, Arc::new(PlatformConnectors), sink, clock);
     let cancel = CancellationToken::new();
+    // The daily usage collection (at start, then whoever is due each hour) and the flush of
+    // Ecosystem's call counts, on a thread of their own.
+    let usage = if args.once || args.no_usage {
+        None
+    } else {
+        Some(
+            spawn_usage_service(
+                db.to_path_buf(),
+                CollectPolicy::default(),
+                ServiceTimes::default(),
+                cancel.clone(),
+                crate::usage::report_scheduled,
+            )
+            .map_err(|e| Error::Io {
+                context: "cannot start the usage collection".into(),
+                source: e,
+            })?,
+        )
+    };
     let polled = Arc::new(AtomicUsize::new(partners));
     let summary = runtime()?.block_on(async {
         let stop = cancel.clone();
@@ -290,6 +317,12 @@ pub fn run(registry: &Registry, db: &Path, args: PollArgs) -> Result<ExitCode> {
         }
         summary
     });
+    if let Some(usage) = usage {
+        cancel.cancel();
+        if usage.join().is_err() {
+            tracing::error!("the usage collection ended abnormally");
+        }
+    }
     // The poller and its sinks are gone; the writer drains what is left and stops.
     let totals = writer_thread.finish();
     print_summary(polled.load(Ordering::Relaxed), &summary, &totals, format)?;

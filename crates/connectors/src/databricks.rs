@@ -54,6 +54,7 @@ use crate::factory::{
 use crate::http::{Call, PartnerHttp, PartnerHttpConfig};
 use crate::mlops::{from_epoch_ms, Page};
 use crate::resilience::ResiliencePolicy;
+use crate::usage::{daily_counts, day_slices, whole_millis};
 
 /// DBFS `put` and `read` move at most this much per call.
 pub const DBFS_BLOCK: usize = 1024 * 1024;
@@ -147,6 +148,12 @@ impl JobRun {
             Some(result) => format!("{}/{result}", self.life_cycle_state),
             None => self.life_cycle_state.clone(),
         }
+    }
+
+    /// The run failed: its result is FAILED or TIMEDOUT, or it ended in an internal error.
+    pub fn failed(&self) -> bool {
+        matches!(self.result_state.as_deref(), Some("FAILED" | "TIMEDOUT"))
+            || self.life_cycle_state == "INTERNAL_ERROR"
     }
 
     /// The run will not change state any more.
@@ -1015,13 +1022,17 @@ impl Integration for DatabricksConnector {
         })
     }
 
-    /// DBUs per SKU and day (`system.billing.usage`, through a SQL warehouse), and the job
-    /// runs that started in the window by state.
+    /// DBUs per SKU and day (`system.billing.usage`, through a SQL warehouse); the job runs
+    /// that started in the window, per UTC day and state (`job_runs`), and of them the ones
+    /// that failed (`job_runs_failed`: result FAILED or TIMEDOUT, or an INTERNAL_ERROR), per
+    /// day. Every day of the window has a run figure, zero when nothing ran.
     async fn collect_metrics(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> IntegrationResult<Vec<UsageFigure>> {
+        // Runs are listed by epoch milliseconds.
+        let (from, to) = (whole_millis(from), whole_millis(to));
         let mut figures = self.dbus(from, to).await?;
         let runs = self
             .all_runs(
@@ -1033,26 +1044,54 @@ impl Integration for DatabricksConnector {
                 usize::MAX,
             )
             .await?;
-        let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
-        for run in runs.iter().filter(|r| r.started_at.is_some_and(|t| t < to)) {
-            *by_state
-                .entry(
-                    run.result_state
-                        .clone()
-                        .unwrap_or_else(|| run.life_cycle_state.clone()),
-                )
-                .or_default() += 1;
+        let runs: Vec<&JobRun> = runs
+            .iter()
+            .filter(|r| r.started_at.is_some_and(|t| t >= from && t < to))
+            .collect();
+        for (start, end) in day_slices(from, to) {
+            let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
+            for run in runs
+                .iter()
+                .filter(|r| r.started_at.is_some_and(|t| t >= start && t < end))
+            {
+                *by_state
+                    .entry(
+                        run.result_state
+                            .clone()
+                            .unwrap_or_else(|| run.life_cycle_state.clone()),
+                    )
+                    .or_default() += 1;
+            }
+            if by_state.is_empty() {
+                figures.push(UsageFigure {
+                    metric: "job_runs".into(),
+                    unit: "runs".into(),
+                    value: 0.0,
+                    period_start: start,
+                    period_end: end,
+                    dimensions: BTreeMap::new(),
+                });
+            }
+            for (state, count) in by_state {
+                figures.push(UsageFigure {
+                    metric: "job_runs".into(),
+                    unit: "runs".into(),
+                    value: count as f64,
+                    period_start: start,
+                    period_end: end,
+                    dimensions: BTreeMap::from([("state".to_string(), state)]),
+                });
+            }
         }
-        for (state, count) in by_state {
-            figures.push(UsageFigure {
-                metric: "job_runs".into(),
-                unit: "runs".into(),
-                value: count as f64,
-                period_start: from,
-                period_end: to,
-                dimensions: BTreeMap::from([("state".to_string(), state)]),
-            });
-        }
+        figures.extend(daily_counts(
+            "job_runs_failed",
+            "runs",
+            from,
+            to,
+            runs.iter()
+                .filter(|r| r.failed())
+                .filter_map(|r| r.started_at),
+        ));
         Ok(figures)
     }
 }

@@ -265,14 +265,19 @@ fn metric_type(kind: MetricKind) -> u8 {
     }
 }
 
-/// The unit of a usage type, from its name (`ingested_events_bytes` → bytes).
+/// The unit of an hourly usage type, from its name (`ingested_events_bytes` → bytes). Counts of
+/// things present during the hour (hosts, containers, custom timeseries) are gauges: summed
+/// over a day's hours they are host-hours, container-hours, timeseries-hours, and the unit says
+/// so (a day's mean is the sum over 24). Counts of events in the hour stay `count`.
 fn usage_unit(usage_type: &str) -> &'static str {
     if usage_type.ends_with("_bytes") {
         "bytes"
     } else if usage_type.ends_with("host_count") {
-        "hosts"
+        "host-hours"
+    } else if usage_type.ends_with("container_count") {
+        "container-hours"
     } else if usage_type.ends_with("_timeseries") {
-        "timeseries"
+        "timeseries-hours"
     } else if usage_type.ends_with("_count") {
         "count"
     } else {
@@ -800,7 +805,21 @@ mod tests {
 
     #[test]
     fn usage_units_come_from_the_usage_type() {
-        assert_eq!(usage_unit("agent_host_count"), "hosts", "hosts");
+        assert_eq!(
+            usage_unit("agent_host_count"),
+            "host-hours",
+            "hosts each hour"
+        );
+        assert_eq!(
+            usage_unit("container_count"),
+            "container-hours",
+            "containers"
+        );
+        assert_eq!(
+            usage_unit("num_custom_timeseries"),
+            "timeseries-hours",
+            "timeseries"
+        );
         assert_eq!(usage_unit("ingested_events_bytes"), "bytes", "bytes");
         assert_eq!(usage_unit("indexed_events_count"), "count", "count");
     }

@@ -14,7 +14,7 @@
 //! partner with a TLS client certificate gets its own client (its own pool), since a reqwest
 //! identity is a property of the client, not of a request.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ecosystem_core::integration::{ErrorClass, IntegrationError, IntegrationResult};
@@ -27,6 +27,7 @@ use url::Url;
 
 use crate::auth::Auth;
 use crate::resilience::{Resilience, ResiliencePolicy};
+use crate::usage::{counters_for, CallCounters};
 
 /// The user agent of every call.
 pub const USER_AGENT: &str = concat!("ecosystem/", env!("CARGO_PKG_VERSION"));
@@ -213,6 +214,8 @@ pub struct PartnerHttp {
     client: reqwest::Client,
     auth: Auth,
     resilience: Resilience,
+    /// Ecosystem's own counts of the calls to this partner (see [`crate::usage`]).
+    counters: Arc<CallCounters>,
 }
 
 /// An attempt's failure, and whether the platform may have acted on the request.
@@ -265,6 +268,7 @@ impl PartnerHttp {
             None => shared_client()?,
         };
         Ok(PartnerHttp {
+            counters: counters_for(&partner),
             partner,
             base,
             client,
@@ -415,17 +419,25 @@ impl PartnerHttp {
         for (name, value) in headers {
             request = request.header(name, value);
         }
+        let mut sent = 0u64;
         request = match &call.body {
             RequestBody::Empty => request,
-            RequestBody::Json(value) => request
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .body(value.to_string()),
+            RequestBody::Json(value) => {
+                let text = value.to_string();
+                sent = text.len() as u64;
+                request
+                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                    .body(text)
+            }
             RequestBody::Bytes {
                 content_type,
                 bytes,
-            } => request
-                .header(CONTENT_TYPE, content_type.as_str())
-                .body(bytes.clone()),
+            } => {
+                sent = bytes.len() as u64;
+                request
+                    .header(CONTENT_TYPE, content_type.as_str())
+                    .body(bytes.clone())
+            }
         };
         let timeout = self.resilience.policy.timeout;
         let max_body = self.resilience.policy.max_body_bytes;
@@ -448,9 +460,10 @@ impl PartnerHttp {
                 body,
             })
         };
-        let response = tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| AttemptError {
+        let sent_at = Instant::now();
+        let outcome = match tokio::time::timeout(timeout, exchange).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(AttemptError {
                 error: IntegrationError::new(
                     ErrorClass::TimedOut,
                     format!(
@@ -459,7 +472,15 @@ impl PartnerHttp {
                     ),
                 ),
                 maybe_processed: true,
-            })??;
+            }),
+        };
+        let received = outcome.as_ref().map_or(0, |r| r.body.len() as u64);
+        let answered_2xx = outcome
+            .as_ref()
+            .is_ok_and(|r| (200..300).contains(&r.status));
+        self.counters
+            .record(sent_at.elapsed(), sent, received, !answered_2xx);
+        let response = outcome?;
         if (200..300).contains(&response.status) {
             return Ok(response);
         }
@@ -469,10 +490,19 @@ impl PartnerHttp {
         })
     }
 
-    /// A GET (or any call) whose JSON answer is decoded into `T`.
+    /// A GET (or any call) whose JSON answer is decoded into `T`. An answer that does not
+    /// decode counts as a failed call in Ecosystem's counters.
     pub async fn json<T: DeserializeOwned>(&self, call: &Call) -> IntegrationResult<T> {
         let response = self.execute(call).await?;
-        response.json(&self.context(&call.operation))
+        response
+            .json(&self.context(&call.operation))
+            .inspect_err(|_| self.count_bad_answer())
+    }
+
+    /// Counts a 2xx answer the connector could not use (not the JSON the API promises) as a
+    /// failed call in Ecosystem's counters; for connectors that decode answers themselves.
+    pub fn count_bad_answer(&self) {
+        self.counters.record_failure();
     }
 }
 

@@ -43,6 +43,7 @@ use crate::factory::{
 };
 use crate::http::{Call, PartnerHttp, PartnerHttpConfig};
 use crate::resilience::ResiliencePolicy;
+use crate::usage::day_slices;
 
 const API: &str = "/apis/v2beta1";
 /// The largest page the API serves.
@@ -404,22 +405,25 @@ impl KubeflowConnector {
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        state: &str,
+        state: Option<&str>,
     ) -> IntegrationResult<u64> {
+        let mut predicates = vec![
+            Predicate::new(
+                "created_at",
+                Operation::GreaterThanEquals,
+                PredicateValue::Time(from),
+            ),
+            Predicate::new("created_at", Operation::LessThan, PredicateValue::Time(to)),
+        ];
+        if let Some(state) = state {
+            predicates.push(Predicate::new(
+                "state",
+                Operation::Equals,
+                PredicateValue::Text(state.into()),
+            ));
+        }
         let query = ListQuery {
-            predicates: vec![
-                Predicate::new(
-                    "created_at",
-                    Operation::GreaterThanEquals,
-                    PredicateValue::Time(from),
-                ),
-                Predicate::new("created_at", Operation::LessThan, PredicateValue::Time(to)),
-                Predicate::new(
-                    "state",
-                    Operation::Equals,
-                    PredicateValue::Text(state.into()),
-                ),
-            ],
+            predicates,
             page_size: Some(1),
             ..ListQuery::default()
         };
@@ -807,23 +811,28 @@ impl Integration for KubeflowConnector {
         })
     }
 
-    /// Runs created in the window, by state (one `total_size` count per state).
+    /// Runs created in each UTC day of the window (`runs_created`), and of them the ones that
+    /// failed (`runs_failed`): two `total_size` counts per day (a day with none has zeros).
     async fn collect_metrics(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> IntegrationResult<Vec<UsageFigure>> {
         let mut figures = Vec::new();
-        for state in RUN_STATES {
-            let count = self.count_runs(from, to, state).await?;
-            figures.push(UsageFigure {
-                metric: "runs_created".into(),
-                unit: "runs".into(),
-                value: count as f64,
-                period_start: from,
-                period_end: to,
-                dimensions: BTreeMap::from([("state".to_string(), state.to_string())]),
-            });
+        for (start, end) in day_slices(from, to) {
+            for (metric, state) in [("runs_created", None), ("runs_failed", Some("FAILED"))] {
+                let count = self.count_runs(start, end, state).await?;
+                figures.push(UsageFigure {
+                    metric: metric.into(),
+                    unit: "runs".into(),
+                    value: count as f64,
+                    period_start: start,
+                    period_end: end,
+                    dimensions: state
+                        .map(|s| BTreeMap::from([("state".to_string(), s.to_string())]))
+                        .unwrap_or_default(),
+                });
+            }
         }
         Ok(figures)
     }

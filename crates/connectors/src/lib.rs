@@ -12,7 +12,8 @@
 //! - [`data`] and [`monitoring`]: the `DataPlatform` and `MonitoringPlatform` family templates;
 //! - [`databricks`], [`snowflake`], [`kubeflow`], [`datadog`]: the platform connectors, and
 //!   [`custom_http`] for partners checked by a declarative check file;
-//! - [`factory`]: [`connector_for`], the connector of a registered partner.
+//! - [`factory`]: [`connector_for`], the connector of a registered partner;
+//! - [`usage`]: usage collection (platform figures per day) and Ecosystem's own call counters.
 //!
 //! It also knows each platform's health probe, the cheapest authenticated call that proves the
 //! platform is up (from the platforms' official API specs).
@@ -34,6 +35,7 @@ pub mod poller;
 pub mod resilience;
 pub mod snowflake;
 pub mod targets;
+pub mod usage;
 
 pub use factory::{connector_for, ConnectorOptions};
 

@@ -32,7 +32,7 @@
 //! several things share a timestamp. A run created with a `start_time` older than the cursor is
 //! not reported.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -54,6 +54,7 @@ use crate::mlops::{
     ModelVersion, NewModelVersion, NewRun, Page, RegisteredModel, Run, RunStatus, SearchQuery,
 };
 use crate::resilience::ResiliencePolicy;
+use crate::usage::{daily_counts, whole_millis};
 
 const API: &str = "/api/2.0/mlflow";
 const ARTIFACTS: &str = "/api/2.0/mlflow-artifacts/artifacts";
@@ -1176,63 +1177,62 @@ impl Integration for MlflowConnector {
         })
     }
 
+    /// Runs started, registered models created and model versions created, per UTC day of
+    /// the window (a day with none has a zero figure).
     async fn collect_metrics(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> IntegrationResult<Vec<UsageFigure>> {
+        // Searches filter by epoch milliseconds.
+        let (from, to) = (whole_millis(from), whole_millis(to));
         let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
-        let in_window = |at: Option<DateTime<Utc>>| {
-            at.map(|t| t.timestamp_millis())
-                .is_some_and(|ms| ms >= from_ms && ms < to_ms)
-        };
         let runs = self
             .runs_matching(
                 &format!("attributes.start_time >= {from_ms} AND attributes.start_time < {to_ms}"),
                 "attributes.start_time ASC",
                 usize::MAX,
             )
-            .await?
-            .len();
+            .await?;
 
-        let mut models = 0usize;
+        let mut models = Vec::new();
         let mut query = SearchQuery {
             max_results: Some(1000),
             ..SearchQuery::default()
         };
         for _ in 0..MAX_PAGES {
             let page = self.search_registered_models(&query).await?;
-            models += page
-                .items
-                .iter()
-                .filter(|m| in_window(m.created_at))
-                .count();
+            models.extend(page.items.iter().filter_map(|m| m.created_at));
             match page.next_page_token {
                 Some(token) => query.page_token = Some(token),
                 None => break,
             }
         }
 
-        let versions = self
-            .versions_since(from_ms, usize::MAX)
-            .await?
-            .iter()
-            .filter(|v| in_window(v.created_at))
-            .count();
+        let versions = self.versions_since(from_ms, usize::MAX).await?;
 
-        let figure = |metric: &str, unit: &str, value: usize| UsageFigure {
-            metric: metric.into(),
-            unit: unit.into(),
-            value: value as f64,
-            period_start: from,
-            period_end: to,
-            dimensions: BTreeMap::new(),
-        };
-        Ok(vec![
-            figure("runs_started", "runs", runs),
-            figure("registered_models_created", "models", models),
-            figure("model_versions_created", "model versions", versions),
-        ])
+        let mut figures = daily_counts(
+            "runs_started",
+            "runs",
+            from,
+            to,
+            runs.iter().filter_map(|r| r.started_at),
+        );
+        figures.extend(daily_counts(
+            "registered_models_created",
+            "models",
+            from,
+            to,
+            models,
+        ));
+        figures.extend(daily_counts(
+            "model_versions_created",
+            "model versions",
+            from,
+            to,
+            versions.iter().filter_map(|v| v.created_at),
+        ));
+        Ok(figures)
     }
 }
 

@@ -17,7 +17,8 @@
 //!
 //! Results go to an [`OutcomeSink`]; [`HealthWriterSink`] is the adapter to the core's
 //! [`HealthWriter`]: one writer thread owns the database connection and records outcomes in
-//! batches (one transaction each). [`PollStats`] counts checks, failures by class, skipped
+//! batches (one transaction each), applies maintenance windows as they open and close, and
+//! runs the history's retention every hour. [`PollStats`] counts checks, failures by class, skipped
 //! turns and the schedule lag (due time to start, waiting for a permit included), for the
 //! summary of `ecosystem poll` and the bench.
 
@@ -28,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ecosystem_core::health::{CheckHint, CheckOutcome};
-use ecosystem_core::health_store::{HealthWriter, PartnerOutcome, PartnerTransition};
+use ecosystem_core::health_store::{HealthWriter, PartnerOutcome, PartnerTransition, Retention};
 use ecosystem_core::integration::{
     CheckState, ConnectionCheck, ErrorClass, Integration, IntegrationError, IntegrationResult,
 };
@@ -462,8 +463,8 @@ impl HealthPoller {
             sink,
             clock,
             stats: stats.clone(),
-            slots: HashMap::new(),
-            heap: BinaryHeap::new(),
+            slots: HashMap::with_capacity(targets.len()),
+            heap: BinaryHeap::with_capacity(targets.len()),
             tasks: JoinSet::new(),
             task_partner: HashMap::new(),
             rng,
@@ -540,7 +541,9 @@ struct Driver {
     clock: Arc<dyn Clock>,
     stats: Arc<PollStats>,
     semaphore: Arc<Semaphore>,
-    slots: HashMap<u32, Slot>,
+    /// Boxed: a slot is some 450 bytes, and a map of them inline would hold a power of two
+    /// of them (16,384 for 10,000 partners), twice that while it grows.
+    slots: HashMap<u32, Box<Slot>>,
     /// Due times; an entry whose generation is not its slot's is stale and skipped.
     heap: BinaryHeap<Reverse<(Instant, u32, u64)>>,
     tasks: JoinSet<()>,
@@ -589,7 +592,7 @@ impl Driver {
             in_flight: false,
             generation: 0,
         };
-        self.slots.insert(id, slot);
+        self.slots.insert(id, Box::new(slot));
         self.heap.push(Reverse((due, id, 0)));
     }
 
@@ -805,10 +808,94 @@ pub struct WriterTotals {
 
 /// An [`OutcomeSink`] that hands outcomes to one writer thread owning a [`HealthWriter`]; the
 /// thread records them in batches (up to `max_batch` outcomes or `max_delay`, whichever comes
-/// first) and gives each batch's transitions to a callback (notifications, UI events).
-#[derive(Debug, Clone)]
+/// first) and gives each batch's transitions to a callback (notifications, UI events). Every
+/// hour (the first time five minutes after it starts) the thread also runs the history's
+/// retention ([`HealthWriter::run_retention`] with [`Retention::default`]).
+///
+/// Outcomes wait in a queue under a mutex. The writer is woken when the queue stops being
+/// empty (which starts a batch's `max_delay`), when it holds `max_batch`, and when the last
+/// sink is dropped: not for every outcome, so a batch costs the writer one wake-up, not one
+/// per check.
 pub struct HealthWriterSink {
-    tx: std::sync::mpsc::Sender<PollOutcome>,
+    queue: Arc<OutcomeQueue>,
+}
+
+impl std::fmt::Debug for HealthWriterSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthWriterSink").finish_non_exhaustive()
+    }
+}
+
+/// The outcomes between the sinks and the writer thread.
+struct OutcomeQueue {
+    state: std::sync::Mutex<QueueState>,
+    ready: std::sync::Condvar,
+    max_batch: usize,
+}
+
+struct QueueState {
+    outcomes: Vec<PartnerOutcome>,
+    /// Live [`HealthWriterSink`]s; the writer finishes when none is left and the queue is empty.
+    sinks: usize,
+}
+
+impl OutcomeQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        // A panic while holding the lock leaves a queue that is still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Moves the next batch into `into`: blocks until an outcome comes, then until
+    /// `max_batch` are there, `max_delay` has passed or every sink is gone. False once every
+    /// sink is gone and nothing is left.
+    fn next_batch(&self, max_delay: Duration, into: &mut Vec<PartnerOutcome>) -> bool {
+        let mut state = self.lock();
+        while state.outcomes.is_empty() && state.sinks > 0 {
+            state = self
+                .ready
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        if state.outcomes.is_empty() {
+            return false;
+        }
+        let deadline = std::time::Instant::now() + max_delay;
+        while state.outcomes.len() < self.max_batch && state.sinks > 0 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            state = self
+                .ready
+                .wait_timeout(state, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        let take = state.outcomes.len().min(self.max_batch);
+        into.extend(state.outcomes.drain(..take));
+        true
+    }
+}
+
+impl Clone for HealthWriterSink {
+    fn clone(&self) -> Self {
+        self.queue.lock().sinks += 1;
+        HealthWriterSink {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl Drop for HealthWriterSink {
+    fn drop(&mut self) {
+        let mut state = self.queue.lock();
+        state.sinks -= 1;
+        if state.sinks == 0 {
+            self.queue.ready.notify_one();
+        }
+    }
 }
 
 /// The writer thread; [`WriterThread::finish`] waits for it once every sink is dropped.
@@ -846,6 +933,10 @@ impl Default for WriterBatching {
     }
 }
 
+/// When the writer thread first runs the retention, and how often after that.
+const RETENTION_FIRST: Duration = Duration::from_secs(5 * 60);
+const RETENTION_EVERY: Duration = Duration::from_secs(60 * 60);
+
 impl HealthWriterSink {
     /// Starts the writer thread.
     pub fn spawn(
@@ -854,29 +945,24 @@ impl HealthWriterSink {
         batching: WriterBatching,
         mut on_transitions: impl FnMut(Vec<PartnerTransition>) + Send + 'static,
     ) -> std::io::Result<(HealthWriterSink, WriterThread)> {
-        let (tx, rx) = std::sync::mpsc::channel::<PollOutcome>();
+        let queue = Arc::new(OutcomeQueue {
+            state: std::sync::Mutex::new(QueueState {
+                outcomes: Vec::new(),
+                sinks: 1,
+            }),
+            ready: std::sync::Condvar::new(),
+            max_batch: batching.max_batch.max(1),
+        });
+        let writer_queue = queue.clone();
         let join = std::thread::Builder::new()
             .name("health-writer".into())
             .spawn(move || {
+                let queue = writer_queue;
                 let mut totals = WriterTotals::default();
                 let mut last_maintenance = std::time::Instant::now();
+                let mut next_retention = std::time::Instant::now() + RETENTION_FIRST;
                 let mut batch: Vec<PartnerOutcome> = Vec::new();
-                while let Ok(first) = rx.recv() {
-                    let deadline = std::time::Instant::now() + batching.max_delay;
-                    batch.push(PartnerOutcome {
-                        partner_id: first.partner_id,
-                        outcome: first.outcome,
-                    });
-                    while batch.len() < batching.max_batch {
-                        let left = deadline.saturating_duration_since(std::time::Instant::now());
-                        match rx.recv_timeout(left) {
-                            Ok(o) => batch.push(PartnerOutcome {
-                                partner_id: o.partner_id,
-                                outcome: o.outcome,
-                            }),
-                            Err(_) => break,
-                        }
-                    }
+                while queue.next_batch(batching.max_delay, &mut batch) {
                     let mut transitions = match writer.record(&batch) {
                         Ok(t) => {
                             totals.outcomes += batch.len() as u64;
@@ -901,17 +987,31 @@ impl HealthWriterSink {
                         totals.transitions += transitions.len() as u64;
                         on_transitions(transitions);
                     }
+                    if std::time::Instant::now() >= next_retention {
+                        next_retention = std::time::Instant::now() + RETENTION_EVERY;
+                        if let Err(e) = writer.run_retention(clock.now(), &Retention::default()) {
+                            tracing::error!(error = %e, "health history retention failed");
+                        }
+                    }
                 }
                 totals
             })?;
-        Ok((HealthWriterSink { tx }, WriterThread { join }))
+        Ok((HealthWriterSink { queue }, WriterThread { join }))
     }
 }
 
 impl OutcomeSink for HealthWriterSink {
     fn record(&self, outcome: PollOutcome) {
-        if self.tx.send(outcome).is_err() {
-            tracing::error!("the health writer has stopped; an outcome is lost");
+        let mut state = self.queue.lock();
+        state.outcomes.push(PartnerOutcome {
+            partner_id: outcome.partner_id,
+            outcome: outcome.outcome,
+        });
+        let queued = state.outcomes.len();
+        drop(state);
+        // The writer waits for the first outcome of a batch, or for a full batch.
+        if queued == 1 || queued == self.queue.max_batch {
+            self.queue.ready.notify_one();
         }
     }
 }
@@ -919,6 +1019,58 @@ impl OutcomeSink for HealthWriterSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_writer_records_every_outcome_in_batches_and_stops_with_the_last_sink() {
+        use ecosystem_core::{FixedClock, NewPartner, PartnerKind, Registry, Store};
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ecosystem.db");
+        let t0 = chrono::DateTime::from_timestamp(1_750_000_000, 0).unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(FixedClock(t0));
+        let mut registry = Registry::new(Store::open(&db).unwrap(), "tester", clock.clone());
+        let ids: Vec<u32> = (0..3)
+            .map(|i| {
+                let new = NewPartner::new(format!("p{i}"), PartnerKind::Http, "https://p.example");
+                registry.add_partner(&new).unwrap().id
+            })
+            .collect();
+        let batching = WriterBatching {
+            max_batch: 4,
+            max_delay: Duration::from_secs(3_600),
+            ..WriterBatching::default()
+        };
+        let writer = HealthWriter::new(Store::open(&db).unwrap());
+        let (sink, thread) = HealthWriterSink::spawn(writer, clock, batching, |_| {}).unwrap();
+        let other = sink.clone();
+        for k in 0..10u32 {
+            let partner_id = ids[k as usize % ids.len()];
+            let outcome = PollOutcome {
+                partner_id,
+                partner: String::new(),
+                outcome: CheckOutcome {
+                    at: t0 + chrono::Duration::seconds(i64::from(k)),
+                    state_hint: CheckHint::Ok,
+                    latency_ms: 20,
+                },
+                state: CheckState::Healthy,
+                lag: Duration::ZERO,
+            };
+            if k % 2 == 0 { &sink } else { &other }.record(outcome);
+        }
+        drop(sink);
+        drop(other);
+        // Full batches of 4 go at once; the last 2 when the last sink goes, not after the
+        // hour-long delay.
+        let totals = thread.finish();
+        assert_eq!(totals.outcomes, 10);
+        assert!(totals.batches >= 3, "{totals:?}");
+        let stored: i64 = registry
+            .store()
+            .conn()
+            .query_row("SELECT count(*) FROM health_samples", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, 10);
+    }
 
     #[test]
     fn lag_buckets_are_ordered_and_hold_their_values() {

@@ -11,8 +11,8 @@
 //!
 //! The connection check is `SELECT CURRENT_ACCOUNT()` (cloud services only, no warehouse
 //! resumes); `SHOW WAREHOUSES` probes the warehouse listing. Usage comes from
-//! `SNOWFLAKE.ACCOUNT_USAGE.WAREHOUSE_METERING_HISTORY` (credits per warehouse) and
-//! `QUERY_HISTORY` (queries per warehouse and status), which lag by up to 3 hours and need the
+//! `SNOWFLAKE.ACCOUNT_USAGE.WAREHOUSE_METERING_HISTORY` (credits per warehouse and hour) and
+//! `QUERY_HISTORY` (queries per warehouse, status and hour), which lag by up to 3 hours and need the
 //! `USAGE_VIEWER` database role.
 //!
 //! Auth: key-pair JWT (RS256, `X-Snowflake-Authorization-Token-Type: KEYPAIR_JWT`, built and
@@ -203,7 +203,9 @@ impl SnowflakeConnector {
     /// Progress from a statement answer (200 result set or 202 status).
     async fn progress(&self, response: HttpResponse) -> IntegrationResult<StatementProgress> {
         let context = self.context("SQL statement");
-        let answer: WireAnswer = response.json(&context)?;
+        let answer: WireAnswer = response
+            .json(&context)
+            .inspect_err(|_| self.http.count_bad_answer())?;
         if response.status == 202 {
             if let Some(url) = answer
                 .statement_status_url
@@ -250,7 +252,11 @@ impl SnowflakeConnector {
         }))
     }
 
-    /// Credits per warehouse, and queries per warehouse and status, in `[from, to)`.
+    /// Credits per warehouse and hour, and queries per warehouse, status and hour, that
+    /// started in `[from, to)`. Hours are `DATE_TRUNC('HOUR', START_TIME)`, read back as
+    /// instants (the SQL API sends `timestamp_ltz` as epoch seconds), so the days they are
+    /// summed into are UTC days whatever the session's time zone. Failed queries
+    /// (`EXECUTION_STATUS = 'FAIL'`) are also counted apart as `queries_failed`.
     async fn usage(
         &self,
         from: DateTime<Utc>,
@@ -261,10 +267,10 @@ impl SnowflakeConnector {
             .execute_statement(&SqlStatement {
                 timeout: Some(Duration::from_secs(300)),
                 ..SqlStatement::new(format!(
-                    "SELECT WAREHOUSE_NAME, SUM(CREDITS_USED), SUM(CREDITS_USED_COMPUTE), \
-                     SUM(CREDITS_USED_CLOUD_SERVICES) \
+                    "SELECT DATE_TRUNC('HOUR', START_TIME) AS USAGE_HOUR, WAREHOUSE_NAME, \
+                     SUM(CREDITS_USED), SUM(CREDITS_USED_COMPUTE), SUM(CREDITS_USED_CLOUD_SERVICES) \
                      FROM SNOWFLAKE.ACCOUNT_USAGE.WAREHOUSE_METERING_HISTORY \
-                     WHERE START_TIME >= '{lo}' AND START_TIME < '{hi}' GROUP BY 1 ORDER BY 1"
+                     WHERE START_TIME >= '{lo}' AND START_TIME < '{hi}' GROUP BY 1, 2 ORDER BY 1, 2"
                 ))
             })
             .await?;
@@ -272,53 +278,89 @@ impl SnowflakeConnector {
             .execute_statement(&SqlStatement {
                 timeout: Some(Duration::from_secs(300)),
                 ..SqlStatement::new(format!(
-                    "SELECT WAREHOUSE_NAME, EXECUTION_STATUS, COUNT(*) \
+                    "SELECT DATE_TRUNC('HOUR', START_TIME) AS USAGE_HOUR, WAREHOUSE_NAME, \
+                     EXECUTION_STATUS, COUNT(*) \
                      FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY \
-                     WHERE START_TIME >= '{lo}' AND START_TIME < '{hi}' GROUP BY 1, 2 ORDER BY 1, 2"
+                     WHERE START_TIME >= '{lo}' AND START_TIME < '{hi}' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
                 ))
             })
             .await?;
-        let figure = |metric: &str, unit: &str, value: f64, dims: &[(&str, &str)]| UsageFigure {
-            metric: metric.into(),
-            unit: unit.into(),
-            value,
-            period_start: from,
-            period_end: to,
-            dimensions: dims
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+        let context = self.context("collect usage");
+        let hour_of = |result: &QueryResult, row: usize| {
+            result.text(row, 0).and_then(epoch_seconds).ok_or_else(|| {
+                IntegrationError::new(
+                    ErrorClass::UnexpectedResponse,
+                    format!(
+                        "{context}: row {row} has no hour (USAGE_HOUR {:?})",
+                        result.text(row, 0).unwrap_or_default()
+                    ),
+                )
+            })
         };
+        let figure =
+            |metric: &str, unit: &str, hour: DateTime<Utc>, value: f64, dims: &[(&str, &str)]| {
+                UsageFigure {
+                    metric: metric.into(),
+                    unit: unit.into(),
+                    value,
+                    period_start: hour,
+                    period_end: hour + chrono::Duration::hours(1),
+                    dimensions: dims
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                }
+            };
         let mut figures = Vec::new();
         for row in 0..metering.rows.len() {
-            let warehouse = metering.text(row, 0).unwrap_or_default();
+            let hour = hour_of(&metering, row)?;
+            let warehouse = metering.text(row, 1).unwrap_or_default();
             for (column, metric) in [
-                (1, "credits_used"),
-                (2, "credits_used_compute"),
-                (3, "credits_used_cloud_services"),
+                (2, "credits_used"),
+                (3, "credits_used_compute"),
+                (4, "credits_used_cloud_services"),
             ] {
                 let value = metering.number(row, column).unwrap_or(0.0);
                 figures.push(figure(
                     metric,
                     "credits",
+                    hour,
                     value,
                     &[("warehouse", warehouse)],
                 ));
             }
         }
         for row in 0..queries.rows.len() {
-            let warehouse = queries.text(row, 0).unwrap_or_default();
-            let status = queries.text(row, 1).unwrap_or_default();
-            let value = queries.number(row, 2).unwrap_or(0.0);
-            figures.push(figure(
-                "queries",
-                "queries",
-                value,
-                &[("warehouse", warehouse), ("status", status)],
-            ));
+            let hour = hour_of(&queries, row)?;
+            let warehouse = queries.text(row, 1).unwrap_or_default();
+            let status = queries.text(row, 2).unwrap_or_default();
+            let value = queries.number(row, 3).unwrap_or(0.0);
+            let dims = [("warehouse", warehouse), ("status", status)];
+            figures.push(figure("queries", "queries", hour, value, &dims));
+            if status.eq_ignore_ascii_case("FAIL") {
+                figures.push(figure("queries_failed", "queries", hour, value, &dims));
+            }
         }
         Ok(figures)
     }
+}
+
+/// A `timestamp_ltz` / `timestamp_ntz` value as the SQL API sends it (`"<epoch seconds>.<nanos>"`,
+/// a `timestamp_tz` with its offset after a space).
+fn epoch_seconds(text: &str) -> Option<DateTime<Utc>> {
+    let number = text.split_whitespace().next()?;
+    let (secs, nanos) = match number.split_once('.') {
+        Some((secs, frac)) => {
+            let digits: String = frac.chars().take(9).collect();
+            let scale = 10u32.pow(9 - digits.len() as u32);
+            (
+                secs.parse::<i64>().ok()?,
+                digits.parse::<u32>().ok()? * scale,
+            )
+        }
+        None => (number.parse::<i64>().ok()?, 0),
+    };
+    DateTime::from_timestamp(secs, nanos)
 }
 
 /// A time as a Snowflake timestamp literal (ISO 8601 with an offset).
@@ -572,6 +614,15 @@ mod tests {
                 && id.as_bytes()[14] == b'4';
             assert!(ok, "{id} is not a v4 UUID");
         }
+    }
+
+    #[test]
+    fn timestamps_are_read_from_epoch_seconds() {
+        let t = epoch_seconds("1764151200.000000000").map(|t| t.to_rfc3339());
+        assert_eq!(t.as_deref(), Some("2025-11-26T10:00:00+00:00"));
+        let t = epoch_seconds("1764151200.5 1440").map(|t| t.timestamp_subsec_millis());
+        assert_eq!(t, Some(500), "a fraction and a timestamp_tz offset");
+        assert_eq!(epoch_seconds("soon"), None);
     }
 
     #[test]

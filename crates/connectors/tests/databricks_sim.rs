@@ -370,11 +370,42 @@ async fn usage_reports_dbus_per_sku_and_day_and_job_runs_by_state() {
             usize::MAX,
         )
         .await
-        .expect("runs")
-        .len();
+        .expect("runs");
     assert_eq!(
-        runs as usize, expected,
+        runs as usize,
+        expected.len(),
         "every run in the window is counted"
+    );
+    let failed: f64 = figures
+        .iter()
+        .filter(|f| f.metric == "job_runs_failed")
+        .map(|f| f.value)
+        .sum();
+    assert_eq!(
+        failed as usize,
+        expected.iter().filter(|r| r.failed()).count(),
+        "failed runs per day"
+    );
+    assert!(failed > 0.0, "the sim has failed runs");
+    let days = ecosystem_core::usage::DayRange::of_window(from, to).days() as usize;
+    let run_days: std::collections::BTreeSet<_> = figures
+        .iter()
+        .filter(|f| f.metric == "job_runs")
+        .map(|f| f.period_start.date_naive())
+        .collect();
+    assert_eq!(
+        run_days.len(),
+        days,
+        "every day of the window has a run figure"
+    );
+    assert!(
+        figures
+            .iter()
+            .filter(|f| f.metric.starts_with("job_runs"))
+            .all(
+                |f| f.period_start > from - chrono::Duration::milliseconds(1) && f.period_end <= to
+            ),
+        "run figures stay inside the window (to the millisecond runs are listed by)"
     );
     assert!(
         figures.iter().any(|f| f.metric == "job_runs"

@@ -174,7 +174,7 @@ async fn hourly_usage_follows_next_record_id_across_pages_and_cost_is_in_dollars
     assert!(
         usage
             .iter()
-            .any(|f| f.metric == "agent_host_count" && f.unit == "hosts"),
+            .any(|f| f.metric == "agent_host_count" && f.unit == "host-hours"),
         "host counts with their unit"
     );
     let cost = dd

@@ -253,19 +253,53 @@ async fn run_state_changes_are_reported_once_each() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn usage_counts_runs_in_the_window_by_state() {
+async fn usage_counts_runs_created_and_failed_per_day_with_every_day_present() {
     let sim = sim::start(P).await;
     let kfp = connector(&sim);
     let to = Utc::now() + chrono::Duration::minutes(1);
     let from = to - chrono::Duration::days(30);
     let figures = kfp.collect_metrics(from, to).await.expect("usage");
-    let total: f64 = figures.iter().map(|f| f.value).sum();
-    assert_eq!(total, 25.0, "every seeded run, once: {figures:?}");
-    let failed = figures
+    let sum = |metric: &str| -> f64 {
+        figures
+            .iter()
+            .filter(|f| f.metric == metric)
+            .map(|f| f.value)
+            .sum()
+    };
+    assert_eq!(sum("runs_created"), 25.0, "every seeded run, once");
+    assert_eq!(sum("runs_failed"), 4.0, "runs 2, 9, 16 and 23 failed");
+    let days = ecosystem_core::usage::DayRange::of_window(from, to).days() as usize;
+    for metric in ["runs_created", "runs_failed"] {
+        let per_day: Vec<_> = figures.iter().filter(|f| f.metric == metric).collect();
+        assert_eq!(
+            per_day.len(),
+            days,
+            "one {metric} figure per day, zeros included"
+        );
+        assert!(
+            per_day.iter().all(|f| f.unit == "runs"
+                && ecosystem_core::usage::day_of(f.period_start)
+                    == ecosystem_core::usage::day_of(
+                        f.period_end - chrono::Duration::nanoseconds(1)
+                    )),
+            "each within one UTC day"
+        );
+    }
+    // Through the core's conversion: one value per metric and day.
+    let stored =
+        ecosystem_core::usage::from_figures(ecosystem_core::PartnerKind::Kubeflow, &figures)
+            .expect("valid figures");
+    assert!(stored
         .iter()
-        .find(|f| f.dimensions.get("state").map(String::as_str) == Some("FAILED"))
-        .map(|f| f.value);
-    assert!(failed.is_some_and(|v| v > 0.0), "{figures:?}");
+        .all(|m| m.metric.starts_with("kubeflow.runs_")));
+    assert_eq!(
+        stored
+            .iter()
+            .filter(|m| m.metric == "kubeflow.runs_created")
+            .map(|m| m.value)
+            .sum::<f64>(),
+        25.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -157,30 +157,69 @@ async fn a_cancelled_statement_ends_as_an_invalid_request() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn usage_reports_credits_per_warehouse_and_queries_per_status() {
+async fn usage_reports_credits_and_queries_per_warehouse_and_hour_within_the_window() {
     let sim = sim::start(P).await;
-    let to = Utc::now();
-    let figures = connector(&sim)
-        .collect_metrics(to - chrono::Duration::days(2), to)
-        .await
-        .expect("usage");
+    let sf = connector(&sim);
+    // Two whole past days: 48 hours x 3 warehouses, nothing after the window's end.
+    let today = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let (from, to) = (
+        today - chrono::Duration::days(3),
+        today - chrono::Duration::days(1),
+    );
+    let figures = sf.collect_metrics(from, to).await.expect("usage");
     let credits: Vec<_> = figures
         .iter()
         .filter(|f| f.metric == "credits_used")
         .collect();
-    assert_eq!(credits.len(), 3, "one per warehouse: {credits:?}");
+    assert_eq!(credits.len(), 48 * 3, "one per warehouse and hour");
     assert!(
-        credits.iter().all(|f| f.unit == "credits" && f.value > 0.0),
-        "{credits:?}"
+        credits.iter().all(|f| f.unit == "credits"
+            && f.value > 0.0
+            && f.period_start >= from
+            && f.period_end <= to
+            && f.period_end - f.period_start == chrono::Duration::hours(1)
+            && f.dimensions.contains_key("warehouse")),
+        "hours inside the window: {:?}",
+        credits.first()
     );
     let queries: Vec<_> = figures.iter().filter(|f| f.metric == "queries").collect();
-    assert_eq!(queries.len(), 6, "3 warehouses × 2 statuses: {queries:?}");
+    assert_eq!(
+        queries.len(),
+        48 * 3 * 2,
+        "3 warehouses x 2 statuses per hour"
+    );
     assert!(
         queries
             .iter()
             .all(|f| f.dimensions.contains_key("warehouse") && f.dimensions.contains_key("status")),
-        "{queries:?}"
+        "{:?}",
+        queries.first()
     );
+    let failed: f64 = figures
+        .iter()
+        .filter(|f| f.metric == "queries_failed")
+        .map(|f| f.value)
+        .sum();
+    let fail_status: f64 = queries
+        .iter()
+        .filter(|f| f.dimensions.get("status").map(String::as_str) == Some("FAIL"))
+        .map(|f| f.value)
+        .sum();
+    assert_eq!(failed, fail_status, "failed queries counted apart");
+    // Folded by the core: two UTC days per metric.
+    let stored =
+        ecosystem_core::usage::from_figures(ecosystem_core::PartnerKind::Snowflake, &figures)
+            .expect("valid figures");
+    let days: std::collections::BTreeSet<i64> = stored
+        .iter()
+        .filter(|m| m.metric == "snowflake.credits_used")
+        .map(|m| m.day)
+        .collect();
+    assert_eq!(days.len(), 2, "{days:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -16,7 +16,7 @@
 //! One writer (the poller's writer task) owns a [`HealthWriter`] and its connection; readers
 //! use their own connections and are not blocked by it (WAL).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -29,7 +29,7 @@ use crate::health::{
 };
 use crate::health_state::HealthState;
 use crate::integration::ErrorClass;
-use crate::maintenance::{from_unix, windows_for, MaintenanceWindow};
+use crate::maintenance::{all_windows, from_unix, windows_for, MaintenanceWindow};
 use crate::model::Tier;
 use crate::store::Store;
 
@@ -239,7 +239,11 @@ fn hist_columns() -> Vec<String> {
 pub struct HealthWriter {
     store: Store,
     policy: HealthPolicy,
-    upsert_rollup_sql: String,
+    /// Adds a batch's counts to an existing rollup row.
+    update_rollup_sql: String,
+    /// Inserts a rollup row that does not exist yet.
+    insert_rollup_sql: String,
+    cache: WriterCache,
 }
 
 /// A partner as the writer needs it during one batch.
@@ -251,35 +255,120 @@ struct PartnerRow {
     maintenance: bool,
     windows: Vec<MaintenanceWindow>,
     last_check: Option<(i64, u32, i64)>,
+    /// Whether `health_current` has a row for the partner.
+    stored: bool,
+}
+
+/// What the writer remembers between batches: each partner's row as it last stored it, and
+/// the maintenance windows. Without it every outcome costs three lookups (partner, current
+/// state, windows) before any write.
+///
+/// The cache is only trusted while nobody else has written: `PRAGMA data_version` changes
+/// when another connection (the registry pausing a partner or adding a window, another
+/// process) commits, and `total_changes` of the writer's own connection changes when
+/// anything but the writer writes through it. Either empties the cache; so does a failed
+/// batch. The check runs inside the batch's immediate transaction, so nothing can change
+/// between the check and the writes.
+#[derive(Default)]
+struct WriterCache {
+    /// Boxed, so the map itself stays small (a row is some 200 bytes).
+    partners: HashMap<u32, Box<PartnerRow>>,
+    windows: Option<Vec<MaintenanceWindow>>,
+    data_version: Option<i64>,
+    total_changes: u64,
+}
+
+impl WriterCache {
+    fn clear(&mut self) {
+        self.partners.clear();
+        self.windows = None;
+        self.data_version = None;
+    }
+
+    /// Empties the cache unless nothing but this writer has written since it was filled.
+    fn validate(&mut self, conn: &Connection) -> Result<()> {
+        let version: i64 = conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        if self.data_version != Some(version) || conn.total_changes() != self.total_changes {
+            self.clear();
+            self.data_version = Some(version);
+        }
+        Ok(())
+    }
+
+    /// After a write of the writer's own: the cache stays good if it was before.
+    fn written(&mut self, conn: &Connection, was_valid: bool) {
+        if was_valid {
+            self.total_changes = conn.total_changes();
+        } else {
+            self.clear();
+        }
+    }
+
+    fn windows(&mut self, conn: &Connection) -> Result<&[MaintenanceWindow]> {
+        if self.windows.is_none() {
+            self.windows = Some(all_windows(conn)?);
+        }
+        Ok(self.windows.as_deref().unwrap_or_default())
+    }
+}
+
+/// The windows of `all` that apply to a partner (its own and the ones for every partner), in
+/// the order [`windows_for`] gives them.
+fn windows_of(all: &[MaintenanceWindow], partner_id: u32) -> Vec<MaintenanceWindow> {
+    all.iter()
+        .filter(|w| w.partner_id.is_none_or(|p| p == partner_id))
+        .cloned()
+        .collect()
+}
+
+/// Whether two statuses differ in more than the counters (which a check moves every time).
+fn same_but_counters(a: &HealthStatus, b: &HealthStatus) -> bool {
+    a.state == b.state
+        && a.since == b.since
+        && a.reason == b.reason
+        && a.error_class == b.error_class
+        && a.observed == b.observed
+        && a.observed_reason == b.observed_reason
+        && a.observed_error_class == b.observed_error_class
 }
 
 impl HealthWriter {
     pub fn new(store: Store) -> HealthWriter {
         let cols = hist_columns();
-        let upsert_rollup_sql = format!(
+        // An update, then an insert when no row was there, rather than one upsert: an
+        // `ON CONFLICT DO UPDATE` on this WITHOUT ROWID table (and any insert, for its
+        // `resolution IN (...)` check) builds a temporary b-tree each time, and most checks
+        // only add to rows that exist.
+        let update_rollup_sql = format!(
+            "UPDATE health_rollups SET checks = checks + ?4, ok = ok + ?5,
+                 degraded = degraded + ?6, failed = failed + ?7,
+                 latency_sum = latency_sum + ?8, latency_max = max(latency_max, ?9), {adds}
+             WHERE partner_id = ?1 AND resolution = ?2 AND bucket = ?3",
+            adds = cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{c} = {c} + ?{}", i + 10))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        let insert_rollup_sql = format!(
             "INSERT INTO health_rollups (partner_id, resolution, bucket, checks, ok, degraded, failed,
                  latency_sum, latency_max, {cols})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, {vals})
-             ON CONFLICT (partner_id, resolution, bucket) DO UPDATE SET
-                 checks = checks + excluded.checks, ok = ok + excluded.ok,
-                 degraded = degraded + excluded.degraded, failed = failed + excluded.failed,
-                 latency_sum = latency_sum + excluded.latency_sum,
-                 latency_max = max(latency_max, excluded.latency_max), {adds}",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, {vals})",
             cols = cols.join(", "),
             vals = (0..BINS)
                 .map(|i| format!("?{}", i + 10))
-                .collect::<Vec<_>>()
-                .join(", "),
-            adds = cols
-                .iter()
-                .map(|c| format!("{c} = {c} + excluded.{c}"))
                 .collect::<Vec<_>>()
                 .join(", "),
         );
         HealthWriter {
             store,
             policy: HealthPolicy::default(),
-            upsert_rollup_sql,
+            update_rollup_sql,
+            insert_rollup_sql,
+            cache: WriterCache::default(),
         }
     }
 
@@ -299,39 +388,69 @@ impl HealthWriter {
     /// skipped (a partner removed while it was being checked).
     #[tracing::instrument(skip_all, fields(outcomes = batch.len()))]
     pub fn record(&mut self, batch: &[PartnerOutcome]) -> Result<Vec<PartnerTransition>> {
+        let result = self.record_batch(batch);
+        if result.is_err() {
+            // Rows in the cache may hold what the rolled-back transaction did not keep.
+            self.cache.clear();
+        }
+        result
+    }
+
+    fn record_batch(&mut self, batch: &[PartnerOutcome]) -> Result<Vec<PartnerTransition>> {
         let mut by_partner: BTreeMap<u32, Vec<&CheckOutcome>> = BTreeMap::new();
         for o in batch {
             by_partner.entry(o.partner_id).or_default().push(&o.outcome);
         }
         let policy = self.policy;
-        let upsert_sql = self.upsert_rollup_sql.clone();
-        let tx = self
-            .store
+        let HealthWriter {
+            store,
+            update_rollup_sql,
+            insert_rollup_sql,
+            cache,
+            ..
+        } = self;
+        let tx = store
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        cache.validate(&tx)?;
         let mut produced = Vec::new();
         let mut rollups: HashMap<(u32, Resolution, i64), RollupDelta> = HashMap::new();
+        let mut insert_sample = tx.prepare_cached(
+            "INSERT OR IGNORE INTO health_samples (partner_id, at, latency_ms, outcome)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
         for (partner_id, mut outcomes) in by_partner {
-            let Some(mut row) = load_partner(&tx, partner_id)? else {
-                tracing::warn!(partner_id, "check outcomes of an unknown partner skipped");
+            if !cache.partners.contains_key(&partner_id) {
+                let windows = windows_of(cache.windows(&tx)?, partner_id);
+                match load_partner_with(&tx, partner_id, windows)? {
+                    Some(row) => {
+                        cache.partners.insert(partner_id, Box::new(row));
+                    }
+                    None => {
+                        tracing::warn!(partner_id, "check outcomes of an unknown partner skipped");
+                        continue;
+                    }
+                }
+            }
+            let Some(row) = cache.partners.get_mut(&partner_id) else {
                 continue;
             };
             outcomes.sort_by_key(|o| o.at);
             let thresholds = policy.for_tier(row.tier);
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO health_samples (partner_id, at, latency_ms, outcome)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
+            // Whether more than the counters and the last check change (the common case
+            // updates five columns of the row, not all of it).
+            let mut whole_row = !row.stored;
             for outcome in outcomes {
                 let hold = row.hold_at(outcome.at);
                 let (status, transition) = apply_outcome(&row.status, outcome, hold, &thresholds);
+                whole_row |= !same_but_counters(&status, &row.status);
                 row.status = status;
                 let verdict = classify(outcome, &thresholds);
                 let code = encode_outcome(outcome, &verdict);
                 let at = outcome.at.timestamp();
                 row.last_check = Some((at, outcome.latency_ms, code));
                 // A second outcome in the same second is a duplicate; it is not counted twice.
-                if insert.execute(params![partner_id, at, outcome.latency_ms, code])? == 1 {
+                if insert_sample.execute(params![partner_id, at, outcome.latency_ms, code])? == 1 {
                     for res in Resolution::ALL {
                         let d = rollups
                             .entry((partner_id, res, res.bucket(at)))
@@ -362,12 +481,18 @@ impl HealthWriter {
                     });
                 }
             }
-            save_status(&tx, partner_id, &row)?;
+            if whole_row || !save_counters(&tx, partner_id, row)? {
+                save_status(&tx, partner_id, row)?;
+            }
+            row.stored = true;
         }
+        drop(insert_sample);
         {
-            let mut upsert = tx.prepare_cached(&upsert_sql)?;
+            let mut update = tx.prepare_cached(update_rollup_sql)?;
+            let mut insert = tx.prepare_cached(insert_rollup_sql)?;
             for ((partner_id, res, bucket), d) in &rollups {
-                let mut values: Vec<i64> = vec![
+                let mut values = [0i64; 9 + BINS];
+                values[..9].copy_from_slice(&[
                     i64::from(*partner_id),
                     res.seconds(),
                     *bucket,
@@ -377,12 +502,15 @@ impl HealthWriter {
                     d.failed,
                     d.latency_sum,
                     d.latency_max,
-                ];
-                values.extend_from_slice(&d.hist);
-                upsert.execute(rusqlite::params_from_iter(values))?;
+                ]);
+                values[9..].copy_from_slice(&d.hist);
+                if update.execute(rusqlite::params_from_iter(values))? == 0 {
+                    insert.execute(rusqlite::params_from_iter(values))?;
+                }
             }
         }
         tx.commit()?;
+        cache.total_changes = store.conn().total_changes();
         for t in &produced {
             tracing::info!(
                 partner = %t.partner,
@@ -418,19 +546,48 @@ impl HealthWriter {
 
     /// Enters or leaves maintenance for every partner whose windows opened or closed, without
     /// waiting for its next check. The poller calls this on each tick.
+    ///
+    /// Only partners whose shown state can change are looked at, in one transaction: those
+    /// with a window of their own (every partner when a window covers all), a hold on, or a
+    /// shown state other than the observed one. For any other partner no hold applies and
+    /// the shown state already is what the checks say, so there is nothing to do.
     pub fn sync_maintenance(&mut self, at: DateTime<Utc>) -> Result<Vec<PartnerTransition>> {
-        let ids: Vec<u32> = self
+        let was_valid = self.store.conn().total_changes() == self.cache.total_changes;
+        let tx = self
             .store
-            .conn()
-            .prepare_cached("SELECT id FROM partners ORDER BY id")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let windows = all_windows(&tx)?;
+        let ids: Vec<u32> = if windows.iter().any(|w| w.partner_id.is_none()) {
+            tx.prepare_cached("SELECT id FROM partners ORDER BY id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        } else {
+            let mut ids: BTreeSet<u32> = windows.iter().filter_map(|w| w.partner_id).collect();
+            let held = tx
+                .prepare_cached(
+                    "SELECT partner_id FROM health_current
+                     WHERE paused <> 0 OR maintenance <> 0 OR state <> observed",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<u32>>>()?;
+            ids.extend(held);
+            ids.into_iter().collect()
+        };
         let mut out = Vec::new();
-        for id in ids {
-            if let Some(t) = self.change_hold(id, at, |_| {})? {
+        for &id in &ids {
+            let Some(row) = load_partner_with(&tx, id, windows_of(&windows, id))? else {
+                continue;
+            };
+            if let Some(t) = change_hold_of(&tx, id, row, at, |_| {}, |reason| reason)? {
                 out.push(t);
             }
         }
+        tx.commit()?;
+        for id in ids {
+            self.cache.partners.remove(&id);
+        }
+        self.cache.written(self.store.conn(), was_valid);
         Ok(out)
     }
 
@@ -440,12 +597,15 @@ impl HealthWriter {
         at: DateTime<Utc>,
         change: impl FnOnce(&mut PartnerRow),
     ) -> Result<Option<PartnerTransition>> {
+        let was_valid = self.store.conn().total_changes() == self.cache.total_changes;
         let tx = self
             .store
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let produced = change_hold_in(&tx, partner_id, at, change, |reason| reason)?;
         tx.commit()?;
+        self.cache.partners.remove(&partner_id);
+        self.cache.written(self.store.conn(), was_valid);
         Ok(produced)
     }
 
@@ -464,6 +624,7 @@ impl HealthWriter {
         let hours_before =
             now.timestamp() - i64::from(retention.hour_rollup_days) * Resolution::Day.seconds();
         let mut report = RetentionReport::default();
+        let was_valid = self.store.conn().total_changes() == self.cache.total_changes;
         let tx = self
             .store
             .conn_mut()
@@ -495,6 +656,8 @@ impl HealthWriter {
             }
         }
         tx.commit()?;
+        // Samples and rollups only: the cached partner rows are still what is stored.
+        self.cache.written(self.store.conn(), was_valid);
         let conn = self.store.conn();
         let free_before: i64 = conn.pragma_query_value(None, "freelist_count", |r| r.get(0))?;
         // incremental_vacuum frees one page per step: step it to the end (execute_batch
@@ -546,9 +709,20 @@ fn change_hold_in(
     change: impl FnOnce(&mut PartnerRow),
     reword: impl FnOnce(String) -> String,
 ) -> Result<Option<PartnerTransition>> {
-    let Some(mut row) = load_partner(tx, partner_id)? else {
+    let Some(row) = load_partner(tx, partner_id)? else {
         return Err(Error::NotFound(format!("no partner with id {partner_id}")));
     };
+    change_hold_of(tx, partner_id, row, at, change, reword)
+}
+
+fn change_hold_of(
+    tx: &Transaction<'_>,
+    partner_id: u32,
+    mut row: PartnerRow,
+    at: DateTime<Utc>,
+    change: impl FnOnce(&mut PartnerRow),
+    reword: impl FnOnce(String) -> String,
+) -> Result<Option<PartnerTransition>> {
     let before = (row.paused, row.maintenance);
     change(&mut row);
     let (mut status, transition) = apply_hold(&row.status, row.hold_at(at), at);
@@ -587,6 +761,16 @@ impl PartnerRow {
 }
 
 fn load_partner(tx: &Transaction<'_>, partner_id: u32) -> Result<Option<PartnerRow>> {
+    let windows = windows_for(tx, partner_id)?;
+    load_partner_with(tx, partner_id, windows)
+}
+
+/// The partner's row with `windows`, the maintenance windows that apply to it.
+fn load_partner_with(
+    tx: &Transaction<'_>,
+    partner_id: u32,
+    windows: Vec<MaintenanceWindow>,
+) -> Result<Option<PartnerRow>> {
     let found: Option<(String, String)> = tx
         .prepare_cached("SELECT name, tier FROM partners WHERE id = ?1")?
         .query_row([partner_id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -627,6 +811,7 @@ fn load_partner(tx: &Transaction<'_>, partner_id: u32) -> Result<Option<PartnerR
             Ok((status, r.get::<_, bool>(9)?, r.get::<_, bool>(10)?, last))
         })
         .optional()?;
+    let stored = current.is_some();
     let (status, paused, maintenance, last_check) = current.unwrap_or_default();
     Ok(Some(PartnerRow {
         name,
@@ -634,8 +819,9 @@ fn load_partner(tx: &Transaction<'_>, partner_id: u32) -> Result<Option<PartnerR
         status,
         paused,
         maintenance,
-        windows: windows_for(tx, partner_id)?,
+        windows,
         last_check,
+        stored,
     }))
 }
 
@@ -675,6 +861,27 @@ fn save_status(tx: &Transaction<'_>, partner_id: u32, row: &PartnerRow) -> Resul
         row.last_check.map(|l| l.2),
     ])?;
     Ok(())
+}
+
+/// Stores what a check moves when nothing else changed: the counters and the last check.
+/// False when the partner has no row yet (then [`save_status`] writes all of it).
+fn save_counters(tx: &Transaction<'_>, partner_id: u32, row: &PartnerRow) -> Result<bool> {
+    let s = &row.status;
+    let changed = tx
+        .prepare_cached(
+            "UPDATE health_current SET consecutive_failures = ?2, consecutive_successes = ?3,
+                 last_check_at = ?4, last_latency_ms = ?5, last_outcome = ?6
+             WHERE partner_id = ?1",
+        )?
+        .execute(params![
+            partner_id,
+            s.consecutive_failures,
+            s.consecutive_successes,
+            row.last_check.map(|l| l.0),
+            row.last_check.map(|l| l.1),
+            row.last_check.map(|l| l.2),
+        ])?;
+    Ok(changed == 1)
 }
 
 fn insert_transition(tx: &Transaction<'_>, partner_id: u32, t: &Transition) -> Result<()> {
@@ -1354,6 +1561,160 @@ fn histogram_quantile(hist: &[u64; BINS], max: u64, q: f64) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::maintenance::Schedule;
+    use crate::{FixedClock, NewPartner, PartnerKind, Registry};
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        from_unix(1_750_000_000 + secs)
+    }
+
+    /// A registry and a writer on connections of their own, one standard-tier partner.
+    struct Db {
+        _dir: tempfile::TempDir,
+        registry: Registry,
+        writer: HealthWriter,
+        id: u32,
+    }
+
+    impl Db {
+        fn new() -> Db {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("ecosystem.db");
+            let clock = std::sync::Arc::new(FixedClock(at(0)));
+            let mut registry = Registry::new(Store::open(&path).unwrap(), "tester", clock);
+            let new = NewPartner::new("p", PartnerKind::Http, "https://p.example.com/health");
+            let id = registry.add_partner(&new).unwrap().id;
+            let writer = HealthWriter::new(Store::open(&path).unwrap());
+            Db {
+                _dir: dir,
+                registry,
+                writer,
+                id,
+            }
+        }
+
+        fn record(&mut self, outcomes: &[CheckOutcome]) -> Vec<PartnerTransition> {
+            let batch: Vec<PartnerOutcome> = outcomes
+                .iter()
+                .map(|o| PartnerOutcome {
+                    partner_id: self.id,
+                    outcome: o.clone(),
+                })
+                .collect();
+            self.writer.record(&batch).unwrap()
+        }
+
+        fn current(&self) -> CurrentHealth {
+            HealthHistory::new(self.registry.store().conn())
+                .current(self.id)
+                .unwrap()
+        }
+    }
+
+    fn fail(secs: i64) -> CheckOutcome {
+        CheckOutcome::failed(at(secs), ErrorClass::TimedOut, "no answer", 10_000)
+    }
+
+    #[test]
+    fn a_pause_by_another_connection_between_batches_is_kept() {
+        let mut db = Db::new();
+        db.record(&[CheckOutcome::ok(at(0), 50)]);
+        db.registry.pause_partner("p", Some("review")).unwrap();
+        // Failures while paused: counted, but the shown state stays paused.
+        let produced = db.record(&[fail(60), fail(120), fail(180)]);
+        assert!(produced.is_empty(), "{produced:?}");
+        let current = db.current();
+        assert!(current.paused);
+        assert_eq!(current.state, HealthState::Paused);
+        assert_eq!(current.last_check_at, Some(at(180)));
+        assert_eq!(current.consecutive_failures, 3);
+    }
+
+    #[test]
+    fn a_window_stored_by_another_connection_applies_to_the_next_batch() {
+        let mut db = Db::new();
+        db.record(&[CheckOutcome::ok(at(0), 50)]);
+        let schedule = Schedule::once(at(100), at(1_000)).unwrap();
+        db.registry
+            .add_maintenance_window(Some("p"), "patching", &schedule)
+            .unwrap();
+        let produced = db.record(&[fail(200), fail(260), fail(320)]);
+        let states: Vec<_> = produced.iter().map(|p| p.transition.to).collect();
+        assert_eq!(states, [HealthState::Maintenance], "{produced:?}");
+    }
+
+    #[test]
+    fn a_write_through_the_writers_own_connection_is_seen() {
+        let mut db = Db::new();
+        db.record(&[CheckOutcome::ok(at(0), 50)]);
+        db.writer
+            .store()
+            .conn()
+            .execute(
+                "UPDATE health_current SET consecutive_failures = 2, consecutive_successes = 0
+                 WHERE partner_id = ?1",
+                [db.id],
+            )
+            .unwrap();
+        // A standard partner goes unhealthy at its third failure in a row.
+        let produced = db.record(&[fail(60)]);
+        let states: Vec<_> = produced.iter().map(|p| p.transition.to).collect();
+        assert_eq!(states, [HealthState::Unhealthy], "{produced:?}");
+    }
+
+    #[test]
+    fn a_failed_batch_leaves_no_cached_change_behind() {
+        let mut db = Db::new();
+        db.record(&[CheckOutcome::ok(at(0), 50)]);
+        // The first sample cannot be stored: the batch fails before any row changed. (Through
+        // the writer's own connection: a schema change by another would empty the cache
+        // anyway, and so would rows written before the failure.)
+        db.writer
+            .store()
+            .conn()
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON health_samples
+                 BEGIN SELECT raise(ABORT, 'refused'); END",
+            )
+            .unwrap();
+        let batch: Vec<PartnerOutcome> = [fail(60), fail(120), fail(180)]
+            .into_iter()
+            .map(|outcome| PartnerOutcome {
+                partner_id: db.id,
+                outcome,
+            })
+            .collect();
+        assert!(db.writer.record(&batch).is_err());
+        db.writer
+            .store()
+            .conn()
+            .execute_batch("DROP TRIGGER refuse")
+            .unwrap();
+        // Counted from what is stored (one success), not from the rolled-back failures.
+        let produced = db.record(&[fail(240)]);
+        assert!(produced.is_empty(), "{produced:?}");
+        assert_eq!(db.current().consecutive_failures, 1);
+    }
+
+    #[test]
+    fn maintenance_sync_ends_a_hold_whose_window_was_removed() {
+        let mut db = Db::new();
+        let schedule = Schedule::once(at(100), at(1_000)).unwrap();
+        let window = db
+            .registry
+            .add_maintenance_window(Some("p"), "patching", &schedule)
+            .unwrap();
+        db.record(&[CheckOutcome::ok(at(0), 50)]);
+        let opened = db.writer.sync_maintenance(at(150)).unwrap();
+        assert_eq!(opened.len(), 1, "{opened:?}");
+        assert_eq!(opened[0].transition.to, HealthState::Maintenance);
+        crate::maintenance::remove_window(db.registry.store().conn(), window.window.id).unwrap();
+        // No window is left, but the partner still shows maintenance: it is looked at.
+        let ended = db.writer.sync_maintenance(at(200)).unwrap();
+        let states: Vec<_> = ended.iter().map(|p| p.transition.to).collect();
+        assert_eq!(states, [HealthState::Healthy], "{ended:?}");
+        assert!(db.writer.sync_maintenance(at(250)).unwrap().is_empty());
+    }
 
     #[test]
     fn every_outcome_code_round_trips() {

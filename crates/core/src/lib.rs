@@ -8,8 +8,10 @@
 //! layers over this crate, and connectors implement its traits.
 
 pub mod clock;
+pub mod contract_alerts;
 pub mod credential_store;
 pub mod credentials;
+pub mod csv_export;
 pub mod custom_check;
 pub mod error;
 pub mod health;
@@ -21,10 +23,12 @@ pub mod model;
 pub mod money;
 pub mod notify;
 pub mod registry;
+pub mod report;
 pub mod secret;
 pub mod sla;
 pub mod sla_terms;
 pub mod store;
+pub mod usage;
 pub mod validate;
 pub mod workspace;
 

@@ -238,6 +238,72 @@ CREATE TABLE contract_sla_terms (
     updated_at  TEXT NOT NULL
 ) STRICT;
 "#,
+    // 6: usage (see usage.rs). A metric is named once ('databricks.dbus', unit 'DBU', from the
+    // platform; 'ecosystem.calls' from Ecosystem's own counters); records are per partner,
+    // metric and UTC day (days since 1970-01-01), summed over the day, so a year for 1,000
+    // partners and 10 metrics is 3.65 million small rows.
+    r#"
+CREATE TABLE usage_metrics (
+    id     INTEGER PRIMARY KEY,
+    name   TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),
+    unit   TEXT NOT NULL CHECK (length(unit) BETWEEN 1 AND 30),
+    source TEXT NOT NULL CHECK (source IN ('platform','ecosystem'))
+) STRICT;
+
+CREATE TABLE usage_records (
+    partner_id   INTEGER NOT NULL REFERENCES partners(id) ON DELETE CASCADE,
+    metric_id    INTEGER NOT NULL REFERENCES usage_metrics(id),
+    day          INTEGER NOT NULL,
+    value        REAL NOT NULL,
+    collected_at INTEGER NOT NULL,
+    PRIMARY KEY (partner_id, metric_id, day)
+) WITHOUT ROWID, STRICT;
+CREATE INDEX usage_records_by_day ON usage_records(day, partner_id, metric_id, value);
+
+-- Where each partner's collection stands: the last UTC day a successful collection covered
+-- (the daily schedule collects from there), when it ran, and the last attempt's error.
+CREATE TABLE usage_collection (
+    partner_id   INTEGER PRIMARY KEY REFERENCES partners(id) ON DELETE CASCADE,
+    last_day     INTEGER,
+    collected_at INTEGER,
+    attempted_at INTEGER NOT NULL,
+    last_error   TEXT
+) STRICT;
+"#,
+    // 7: contract expiry alerts (see contract_alerts.rs, docs/CONTRACT-ALERTS.md). Per contract:
+    // its alert stages (days before the notice deadline, "120,90,60,30,7"; NULL: the workspace
+    // default), the status of the term ending on status_end_date (renewed or terminated stop
+    // that term's alerts; a contract whose end date moves on is active again) and a snooze.
+    // Each stage of a term is recorded once: UNIQUE (contract_id, end_date, stage_days), so two
+    // processes cannot both raise it. skipped = 1 marks a stage that came due together with a
+    // more urgent one and was passed over rather than raised.
+    r#"
+CREATE TABLE contract_alert_settings (
+    contract_id     INTEGER PRIMARY KEY REFERENCES contracts(id) ON DELETE CASCADE,
+    stages          TEXT CHECK (stages IS NULL OR (stages <> '' AND stages NOT GLOB '*[^0-9,]*')),
+    status          TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active','renewed','terminated')),
+    status_end_date TEXT CHECK (status_end_date IS NULL OR date(status_end_date) = status_end_date),
+    snoozed_until   TEXT CHECK (snoozed_until IS NULL OR date(snoozed_until) = snoozed_until),
+    updated_at      TEXT NOT NULL,
+    CHECK ((status = 'active') = (status_end_date IS NULL))
+) STRICT;
+
+CREATE TABLE contract_alerts (
+    id              INTEGER PRIMARY KEY,
+    contract_id     INTEGER NOT NULL REFERENCES contracts(id) ON DELETE CASCADE,
+    end_date        TEXT NOT NULL CHECK (date(end_date) = end_date),
+    stage_days      INTEGER NOT NULL CHECK (stage_days > 0),
+    notice_deadline TEXT NOT NULL CHECK (date(notice_deadline) = notice_deadline),
+    skipped         INTEGER NOT NULL DEFAULT 0 CHECK (skipped IN (0, 1)),
+    raised_at       TEXT NOT NULL,
+    acknowledged_at TEXT,
+    acknowledged_by TEXT,
+    notified_at     TEXT,
+    UNIQUE (contract_id, end_date, stage_days),
+    CHECK ((acknowledged_at IS NULL) = (acknowledged_by IS NULL))
+) STRICT;
+CREATE INDEX contract_alerts_to_notify ON contract_alerts(contract_id) WHERE notified_at IS NULL AND skipped = 0;
+"#,
 ];
 
 /// The schema version this build writes.

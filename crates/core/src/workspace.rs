@@ -34,6 +34,9 @@ pub enum SettingKind {
     DailyPeriod,
     /// An IANA time zone name such as `Europe/Berlin`.
     TimeZone,
+    /// Contract alert stages: days before a notice deadline, strictly decreasing, such as
+    /// `120,90,60,30,7` (see `contract_alerts::Stages`).
+    AlertStages,
 }
 
 /// One setting a workspace may carry.
@@ -78,6 +81,12 @@ pub const SETTINGS: &[SettingSpec] = &[
         0,
         3650,
     ),
+    SettingSpec {
+        key: "contracts.alert_stages",
+        meaning: "days before a contract's notice deadline at which an alert is raised, most \
+                  distant first (default 120,90,60,30,7; a contract may set its own)",
+        kind: SettingKind::AlertStages,
+    },
     number(
         "notifications.resend_minutes",
         "remind every this many minutes while a partner stays down (0: never)",
@@ -137,6 +146,7 @@ pub fn validate_setting(key: &str, value: &str) -> Result<()> {
         },
         SettingKind::DailyPeriod => parse_daily_period(key, value).map(|_| ()),
         SettingKind::TimeZone => parse_time_zone(key, value).map(|_| ()),
+        SettingKind::AlertStages => crate::contract_alerts::Stages::parse(key, value).map(|_| ()),
     }
 }
 

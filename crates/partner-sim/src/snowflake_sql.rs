@@ -6,8 +6,9 @@
 //! METERING_DAILY_HISTORY}` (also as `TABLE(INFORMATION_SCHEMA.WAREHOUSE_METERING_HISTORY(..))`),
 //! matched case-insensitively on the FROM target. Supported over those views: plain columns,
 //! `*`, `SUM/AVG/MIN/MAX/COUNT`, `TO_DATE(c)`, `c::DATE`, `DATE_TRUNC('day'|'hour'|'month', c)`,
-//! aliases, an implicit GROUP BY of the non-aggregate items, a lower time bound in WHERE
-//! (`>= DATEADD(day, -N, CURRENT_TIMESTAMP())`, `>= CURRENT_DATE - N` or a quoted date),
+//! aliases, an implicit GROUP BY of the non-aggregate items, time bounds in WHERE on
+//! `START_TIME`/`USAGE_DATE` (`>=`/`>` and `<`/`<=`, joined by AND, each
+//! `DATEADD(day, -N, CURRENT_TIMESTAMP())`, `CURRENT_DATE - N` or a quoted date or timestamp),
 //! `ORDER BY <name|position> [DESC]` and `LIMIT n`. Other WHERE conditions are ignored.
 //!
 //! Values follow the SQL API's `jsonv2` encoding: everything is a string; `fixed` numbers are
@@ -250,15 +251,26 @@ pub(crate) fn execute(sql: &str, session: &Session) -> Result<Executed, SqlError
             .filter(|p| *p > w)
             .min()
             .unwrap_or(urest.len());
-        if let Some(bound) = lower_bound(&urest[w + 5..end], session.now_ms) {
-            let time_col = cols
-                .iter()
-                .position(|(n, _)| *n == "START_TIME" || *n == "USAGE_DATE");
-            if let Some(i) = time_col {
+        let time_col = cols
+            .iter()
+            .position(|(n, _)| *n == "START_TIME" || *n == "USAGE_DATE");
+        if let Some(i) = time_col {
+            let (lower, upper) = time_bounds(&urest[w + 5..end], session.now_ms);
+            if let Some(bound) = lower {
                 rows.retain(|r| match r[i] {
                     Cell::Ts(ms) => ms >= bound,
                     Cell::Date(d) => d * 86_400_000 >= bound - bound.rem_euclid(86_400_000),
                     _ => true,
+                });
+            }
+            if let Some((bound, inclusive)) = upper {
+                rows.retain(|r| {
+                    let ms = match r[i] {
+                        Cell::Ts(ms) => ms,
+                        Cell::Date(d) => d * 86_400_000,
+                        _ => return true,
+                    };
+                    ms < bound || (inclusive && ms == bound)
                 });
             }
         }
@@ -592,14 +604,37 @@ fn parse_expr(text: &str, cols: &[(&'static str, Ty)]) -> Result<Expr, SqlError>
     }
 }
 
-/// A lower time bound (ms) from a WHERE clause: `>= DATEADD(unit, -N, ...)`,
-/// `>= CURRENT_DATE - N` or `>= '<date or timestamp>'`.
-fn lower_bound(where_upper: &str, now_ms: i64) -> Option<i64> {
-    let pos = where_upper
-        .find(">=")
-        .map(|p| p + 2)
-        .or_else(|| where_upper.find('>').map(|p| p + 1))?;
-    let rhs = where_upper[pos..].trim_start();
+/// The time bounds (ms) of a WHERE clause's `AND`ed conditions: the lower one (`>=` or `>`)
+/// and the upper one (`<`, or `<=` with `true`), each `DATEADD(unit, -N, ...)`,
+/// `CURRENT_DATE - N` or a quoted date or timestamp. Other conditions are ignored.
+fn time_bounds(where_upper: &str, now_ms: i64) -> (Option<i64>, Option<(i64, bool)>) {
+    let (mut lower, mut upper) = (None, None);
+    let mut rest = where_upper;
+    loop {
+        let (condition, tail) = match find_kw(rest, "AND") {
+            Some(p) => (&rest[..p], Some(&rest[p + 3..])),
+            None => (rest, None),
+        };
+        if let Some(p) = condition.find(">=") {
+            lower = lower.or_else(|| bound_value(&condition[p + 2..], now_ms));
+        } else if let Some(p) = condition.find('>') {
+            lower = lower.or_else(|| bound_value(&condition[p + 1..], now_ms));
+        } else if let Some(p) = condition.find("<=") {
+            upper = upper.or_else(|| bound_value(&condition[p + 2..], now_ms).map(|b| (b, true)));
+        } else if let Some(p) = condition.find('<') {
+            upper = upper.or_else(|| bound_value(&condition[p + 1..], now_ms).map(|b| (b, false)));
+        }
+        match tail {
+            Some(t) => rest = t,
+            None => break,
+        }
+    }
+    (lower, upper)
+}
+
+/// The time (ms) a bound's right-hand side names.
+fn bound_value(rhs: &str, now_ms: i64) -> Option<i64> {
+    let rhs = rhs.trim_start();
     let now = Utc.timestamp_millis_opt(now_ms).single()?;
     if let Some(args) = rhs.strip_prefix("DATEADD") {
         let args = args.trim_start().strip_prefix('(')?;
@@ -998,6 +1033,26 @@ mod tests {
             .map(|e| e.table.rows.len())
             .map_err(|e| e.message);
         assert_eq!(rows, Ok(72), "24 hours x 3 warehouses");
+    }
+
+    #[test]
+    fn an_upper_bound_joined_by_and_ends_the_window() {
+        // 2025-12-31T00:00Z to 06:00Z: 6 hours x 3 warehouses.
+        let sql = "SELECT START_TIME, WAREHOUSE_NAME FROM SNOWFLAKE.ACCOUNT_USAGE.WAREHOUSE_METERING_HISTORY WHERE START_TIME >= '2025-12-31T00:00:00+00:00' AND START_TIME < '2025-12-31T06:00:00+00:00'";
+        let rows = execute(sql, &session())
+            .map(|e| e.table.rows.len())
+            .map_err(|e| e.message);
+        assert_eq!(rows, Ok(18));
+        let inclusive = sql.replace("START_TIME < ", "START_TIME <= ");
+        let rows = execute(&inclusive, &session())
+            .map(|e| e.table.rows.len())
+            .map_err(|e| e.message);
+        assert_eq!(rows, Ok(21), "<= keeps the hour starting at the bound");
+        let hourly = "SELECT DATE_TRUNC('HOUR', START_TIME) AS USAGE_HOUR, WAREHOUSE_NAME, EXECUTION_STATUS, COUNT(*) FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY WHERE START_TIME >= '2025-12-31T00:00:00+00:00' AND START_TIME < '2025-12-31T02:00:00+00:00' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+        let rows = execute(hourly, &session())
+            .map(|e| e.table.rows.len())
+            .map_err(|e| e.message);
+        assert_eq!(rows, Ok(12), "2 hours x 3 warehouses x 2 statuses");
     }
 
     #[test]

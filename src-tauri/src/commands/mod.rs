@@ -7,8 +7,10 @@ use tauri::State;
 
 use crate::AppState;
 
+pub mod contracts;
 pub mod credentials;
 pub mod health;
+pub mod reports;
 
 /// The one error shape that crosses to the UI.
 #[derive(Debug, Clone, Serialize, specta::Type)]

@@ -4,6 +4,12 @@ import { commands } from "./bindings";
 import { asCommandError, CommandFailure } from "./errors";
 import type {
   ConnectionCheckView,
+  ExportDone,
+  ReportView,
+  UsageQuery,
+  ContractAlert,
+  ExpiryView,
+  RenewalBrief,
   CredentialInput,
   CredentialMeta,
   Facets,
@@ -89,6 +95,46 @@ export function healthOverview(): Promise<HealthBadge[]> {
 /** The SLA of the partner's contract over the current window to date; `null` without one. */
 export function partnerSla(name: string): Promise<SlaStatus | null> {
   return unwrap(commands.partnerSla(name));
+}
+
+/** The open contract alerts, or with `all` every recorded one. */
+export function contractAlerts(all: boolean): Promise<ContractAlert[]> {
+  return unwrap(commands.contractAlerts(all));
+}
+
+/** Contracts whose notice deadline is within `withinDays` (or past), soonest first. */
+export function expiringContracts(withinDays: number): Promise<ExpiryView[]> {
+  return unwrap(commands.expiringContracts(withinDays));
+}
+
+export function acknowledgeContractAlert(partner: string, stage: number | null): Promise<Outcome<ContractAlert>> {
+  return settle(commands.acknowledgeContractAlert(partner, stage));
+}
+
+export function snoozeContract(partner: string, until: string): Promise<Outcome<ExpiryView>> {
+  return settle(commands.snoozeContract(partner, until));
+}
+
+export function renewContract(partner: string, newEnd: string | null): Promise<Outcome<ExpiryView>> {
+  return settle(commands.renewContract(partner, newEnd));
+}
+
+export function terminateContract(partner: string): Promise<Outcome<ExpiryView>> {
+  return settle(commands.terminateContract(partner));
+}
+
+export function renewalBrief(partner: string): Promise<RenewalBrief> {
+  return unwrap(commands.renewalBrief(partner));
+}
+
+/** The usage report for `query`, with the chart of `chartMetric` (the first metric when null). */
+export function usageReport(query: UsageQuery, chartMetric: string | null): Promise<ReportView> {
+  return unwrap(commands.usageReport(query, chartMetric));
+}
+
+/** Asks where to save, then writes the report as CSV there; `null` when the dialog was cancelled. */
+export function exportUsageCsv(query: UsageQuery): Promise<ExportDone> {
+  return unwrap(commands.exportUsageCsv(query));
 }
 
 /** Pauses (or resumes) a partner's health checks; a refusal comes back as the answer's error. */

@@ -43,15 +43,96 @@ export const commands = {
 	 *  by whichever poller runs. Pausing a paused partner, or resuming one that is not, is refused.
 	 */
 	setPartnerPaused: (name: string, paused: boolean) => typedError<null, CommandError_Serialize>(__TAURI_INVOKE("set_partner_paused", { name, paused })),
+	/**  The open alerts (what the badge counts), or with `all` every recorded one. */
+	contractAlerts: (all: boolean) => typedError<ContractAlert_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("contract_alerts", { all })),
+	/**  Contracts whose notice deadline falls within `within_days` (or has passed), soonest first. */
+	expiringContracts: (withinDays: number) => typedError<ExpiryView_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("expiring_contracts", { withinDays })),
+	/**  Acknowledges the partner's open alert (or the given stage): that stage says no more. */
+	acknowledgeContractAlert: (partner: string, stage: number | null) => typedError<ContractAlert_Serialize, CommandError_Serialize>(__TAURI_INVOKE("acknowledge_contract_alert", { partner, stage })),
+	/**  Holds the contract's alerts until `until` (YYYY-MM-DD). */
+	snoozeContract: (partner: string, until: string) => typedError<ExpiryView_Serialize, CommandError_Serialize>(__TAURI_INVOKE("snooze_contract", { partner, until })),
+	/**  Marks the contract renewed (optionally with its new end date): its alerts stop. */
+	renewContract: (partner: string, newEnd: string | null) => typedError<ExpiryView_Serialize, CommandError_Serialize>(__TAURI_INVOKE("renew_contract", { partner, newEnd })),
+	/**  Marks the contract terminated: its alerts stop. */
+	terminateContract: (partner: string) => typedError<ExpiryView_Serialize, CommandError_Serialize>(__TAURI_INVOKE("terminate_contract", { partner })),
+	/**  SLA attainment, incidents and usage trend over the contract's term so far. */
+	renewalBrief: (partner: string) => typedError<RenewalBrief_Serialize, CommandError_Serialize>(__TAURI_INVOKE("renewal_brief", { partner })),
+	/**
+	 *  The report for `query`, and the chart of `chart_metric` (by default the first metric of
+	 *  the totals): one line per group over the buckets.
+	 */
+	usageReport: (query: UsageQuery_Deserialize, chartMetric: string | null) => typedError<ReportView_Serialize, CommandError_Serialize>(__TAURI_INVOKE("usage_report", { query, chartMetric })),
+	/**
+	 *  Asks where to save the report as CSV, then writes it there (atomically), publishing
+	 *  [`ExportProgress`] as rows go out. `None` when the dialog was cancelled.
+	 */
+	exportUsageCsv: (query: UsageQuery_Deserialize) => typedError<ExportDone | null, CommandError_Serialize>(__TAURI_INVOKE("export_usage_csv", { query })),
 };
 
 /** Events */
 export const events = {
+	contractAlertsChanged: makeEvent<ContractAlertsChanged, ContractAlertsChanged>("contract-alerts-changed"),
+	exportProgress: makeEvent<ExportProgress, ExportProgress>("export-progress"),
 	healthChanged: makeEvent<HealthChanged, HealthChanged>("health-changed"),
 	openPartner: makeEvent<OpenPartner, OpenPartner>("open-partner"),
 };
 
 /* Types */
+/**  What an alert is now (see the module documentation). */
+export type AlertState = 
+/**  Raised and waiting for someone: counted in the badge, listed by default. */
+"open" | 
+/**  Open, but the contract is snoozed. */
+"snoozed" | "acknowledged" | 
+/**  A more urgent stage of the same term was raised after it. */
+"superseded" | 
+/**  Came due together with a more urgent stage and was passed over, never notified. */
+"passed" | 
+/**  Its term is over for alerting: renewed, terminated, end date moved, ended, offboarded. */
+"stopped";
+
+/**  One SLA window of the term in the brief. */
+export type BriefSlaWindow = BriefSlaWindow_Serialize | BriefSlaWindow_Deserialize;
+
+/**  One SLA window of the term in the brief. */
+export type BriefSlaWindow_Deserialize = {
+	/**  "2026-10" or "2026-Q4". */
+	period: string,
+	/**  "October 2026" or "2026-Q4". */
+	label: string,
+	/**  False for the window still running (measured to now). */
+	complete: boolean,
+	attained_percent?: number | null,
+	met: boolean,
+	health: SlaHealth,
+	down_seconds: number,
+	breaches: number,
+	credit_owed_minor: number,
+};
+
+/**  One SLA window of the term in the brief. */
+export type BriefSlaWindow_Serialize = {
+	/**  "2026-10" or "2026-Q4". */
+	period: string,
+	/**  "October 2026" or "2026-Q4". */
+	label: string,
+	/**  False for the window still running (measured to now). */
+	complete: boolean,
+	attained_percent: number | null,
+	met: boolean,
+	health: SlaHealth,
+	down_seconds: number,
+	breaches: number,
+	credit_owed_minor: number,
+};
+
+/**  How the days of the range are bucketed. */
+export type Bucket = "day" | 
+/**  ISO 8601 weeks, Monday to Sunday. */
+"week" | 
+/**  Calendar months. */
+"month";
+
 /**  One capability probed by a connection test. */
 export type CapabilityView = CapabilityView_Serialize | CapabilityView_Deserialize;
 
@@ -146,6 +227,87 @@ export type ConnectionCheckView_Serialize = {
 
 /**  A partner's contract. */
 export type Contract = Contract_Serialize | Contract_Deserialize;
+
+/**  One alert: a stage raised (or passed) for a contract's term, as it stands now. */
+export type ContractAlert = ContractAlert_Serialize | ContractAlert_Deserialize;
+
+/**  One alert: a stage raised (or passed) for a contract's term, as it stands now. */
+export type ContractAlert_Deserialize = {
+	id: number,
+	partner: string,
+	/**  The partner's owner: who the alert is for. */
+	owner?: string | null,
+	tier: Tier,
+	/**  The stage: days before the notice deadline. */
+	stage_days: number,
+	/**  The end date of the term the alert is about. */
+	end: string,
+	notice_deadline: string,
+	/**  Days from today (UTC) to the notice deadline; negative once it has passed. */
+	days_to_notice_deadline: number,
+	/**  Days from today (UTC) to the end of the term. */
+	days_left: number,
+	auto_renew: boolean,
+	state: AlertState,
+	/**  Why it is stopped, superseded, passed or snoozed. */
+	note?: string | null,
+	/**  RFC 3339, UTC. */
+	raised_at: string,
+	acknowledged_at?: string | null,
+	acknowledged_by?: string | null,
+	/**  When a notification was claimed for it ([`take_unnotified`]). */
+	notified_at?: string | null,
+	/**  The notification's title ("Contract notice for Acme due in 30 days"). */
+	summary: string,
+	/**  The notification's text: deadline, stage, end, renewal and owner. */
+	body: string,
+};
+
+/**  One alert: a stage raised (or passed) for a contract's term, as it stands now. */
+export type ContractAlert_Serialize = {
+	id: number,
+	partner: string,
+	/**  The partner's owner: who the alert is for. */
+	owner: string | null,
+	tier: Tier,
+	/**  The stage: days before the notice deadline. */
+	stage_days: number,
+	/**  The end date of the term the alert is about. */
+	end: string,
+	notice_deadline: string,
+	/**  Days from today (UTC) to the notice deadline; negative once it has passed. */
+	days_to_notice_deadline: number,
+	/**  Days from today (UTC) to the end of the term. */
+	days_left: number,
+	auto_renew: boolean,
+	state: AlertState,
+	/**  Why it is stopped, superseded, passed or snoozed. */
+	note: string | null,
+	/**  RFC 3339, UTC. */
+	raised_at: string,
+	acknowledged_at: string | null,
+	acknowledged_by: string | null,
+	/**  When a notification was claimed for it ([`take_unnotified`]). */
+	notified_at: string | null,
+	/**  The notification's title ("Contract notice for Acme due in 30 days"). */
+	summary: string,
+	/**  The notification's text: deadline, stage, end, renewal and owner. */
+	body: string,
+};
+
+/**  The open contract alerts changed (raised now, or by another process); the badge's count. */
+export type ContractAlertsChanged = {
+	open: number,
+};
+
+/**  Where a contract's current term stands. */
+export type ContractStatus = 
+/**  Alerts follow the stages. */
+"active" | 
+/**  Marked renewed (without a new end date yet): its alerts stop. */
+"renewed" | 
+/**  Marked terminated: notice was given or the contract simply ends; its alerts stop. */
+"terminated";
 
 /**  A partner's contract. */
 export type Contract_Deserialize = {
@@ -265,12 +427,102 @@ export type ErrorClass =
 /**  Ecosystem has no credential for a partner that needs one. */
 "missing_credential";
 
+/**
+ *  A contract seen from its notice deadline: what `contracts expiring` lists and the contract
+ *  view shows beside the contract.
+ */
+export type ExpiryView = ExpiryView_Serialize | ExpiryView_Deserialize;
+
+/**
+ *  A contract seen from its notice deadline: what `contracts expiring` lists and the contract
+ *  view shows beside the contract.
+ */
+export type ExpiryView_Deserialize = {
+	partner: string,
+	tier: Tier,
+	owner?: string | null,
+	start: string,
+	end: string,
+	notice_days: number,
+	notice_deadline: string,
+	/**  Days from today (UTC) until the contract ends. */
+	days_left: number,
+	/**  Days from today (UTC) until the notice deadline; negative once it has passed. */
+	days_to_notice_deadline: number,
+	auto_renew: boolean,
+	status: ContractStatus,
+	/**  The contract's stages, days before the notice deadline. */
+	stages: number[],
+	/**  True when the stages are the workspace's (the contract has none of its own). */
+	stages_default: boolean,
+	/**  While snoozed: the day alerts resume. */
+	snoozed_until?: string | null,
+	/**  The most urgent stage whose day has come (whether or not it was raised). */
+	stage_due?: number | null,
+	/**  The most urgent stage raised for this term. */
+	stage_raised?: number | null,
+	/**  The state of that stage's alert. */
+	alert?: AlertState | null,
+};
+
+/**
+ *  A contract seen from its notice deadline: what `contracts expiring` lists and the contract
+ *  view shows beside the contract.
+ */
+export type ExpiryView_Serialize = {
+	partner: string,
+	tier: Tier,
+	owner: string | null,
+	start: string,
+	end: string,
+	notice_days: number,
+	notice_deadline: string,
+	/**  Days from today (UTC) until the contract ends. */
+	days_left: number,
+	/**  Days from today (UTC) until the notice deadline; negative once it has passed. */
+	days_to_notice_deadline: number,
+	auto_renew: boolean,
+	status: ContractStatus,
+	/**  The contract's stages, days before the notice deadline. */
+	stages: number[],
+	/**  True when the stages are the workspace's (the contract has none of its own). */
+	stages_default: boolean,
+	/**  While snoozed: the day alerts resume. */
+	snoozed_until: string | null,
+	/**  The most urgent stage whose day has come (whether or not it was raised). */
+	stage_due: number | null,
+	/**  The most urgent stage raised for this term. */
+	stage_raised: number | null,
+	/**  The state of that stage's alert. */
+	alert: AlertState | null,
+};
+
+/**  A finished export. */
+export type ExportDone = {
+	path: string,
+	rows: number,
+};
+
+/**  Rows written so far by a running CSV export. */
+export type ExportProgress = {
+	rows: number,
+};
+
 /**  The distinct values present in the registry, for filter menus. */
 export type Facets = {
 	capabilities: string[],
 	tags: string[],
 	owners: string[],
 };
+
+/**  What the rows are grouped by. */
+export type GroupBy = 
+/**  One group per partner (its name), each metric apart. */
+"partner" | 
+/**  One group per tier (the partner's tier now), each metric apart. */
+"tier" | 
+/**  One group per metric, summed over the partners. */
+"metric";
 
 /**  One partner's current state, for an overview of every partner (the catalogue's badges). */
 export type HealthBadge = HealthBadge_Serialize | HealthBadge_Deserialize;
@@ -558,6 +810,133 @@ export type Partner_Serialize = {
 	updated_at: string,
 };
 
+/**
+ *  What to know before deciding on a renewal: the contract, its SLA window by window, its
+ *  incidents and its usage, over the term so far.
+ */
+export type RenewalBrief = RenewalBrief_Serialize | RenewalBrief_Deserialize;
+
+/**
+ *  What to know before deciding on a renewal: the contract, its SLA window by window, its
+ *  incidents and its usage, over the term so far.
+ */
+export type RenewalBrief_Deserialize = {
+	value?: string | null,
+	currency?: string | null,
+	/**
+	 *  The measured part of the term (RFC 3339, UTC): from the start day's 00:00 UTC to now,
+	 *  or to the end of the end day when that is earlier.
+	 */
+	measured_from: string,
+	measured_until: string,
+	sla_target_percent: number | null,
+	/**
+	 *  The SLA windows (months or quarters, in the contract's SLA zone) overlapping the
+	 *  measured term, oldest first; whole windows, as the SLA report counts them. Empty when
+	 *  the contract promises no SLA.
+	 */
+	sla_windows: BriefSlaWindow_Deserialize[],
+	sla_windows_met: number,
+	sla_windows_missed: number,
+	/**  Up over counted time across those windows. */
+	sla_attained_percent?: number | null,
+	/**  Credits owed across those windows, in minor units of `sla_currency`. */
+	sla_credit_owed_minor: number,
+	sla_currency?: string | null,
+	/**  Unhealthy periods overlapping the measured term (whole, not clipped). */
+	incidents: number,
+	downtime_seconds: number,
+	longest_incident_seconds: number,
+	/**  Usage month by month per metric ([`usage_by_month`]); empty without usage records. */
+	usage: UsageTrend_Deserialize[],
+} & ExpiryView_Deserialize;
+
+/**
+ *  What to know before deciding on a renewal: the contract, its SLA window by window, its
+ *  incidents and its usage, over the term so far.
+ */
+export type RenewalBrief_Serialize = {
+	value: string | null,
+	currency: string | null,
+	/**
+	 *  The measured part of the term (RFC 3339, UTC): from the start day's 00:00 UTC to now,
+	 *  or to the end of the end day when that is earlier.
+	 */
+	measured_from: string,
+	measured_until: string,
+	sla_target_percent: number | null,
+	/**
+	 *  The SLA windows (months or quarters, in the contract's SLA zone) overlapping the
+	 *  measured term, oldest first; whole windows, as the SLA report counts them. Empty when
+	 *  the contract promises no SLA.
+	 */
+	sla_windows: BriefSlaWindow_Serialize[],
+	sla_windows_met: number,
+	sla_windows_missed: number,
+	/**  Up over counted time across those windows. */
+	sla_attained_percent: number | null,
+	/**  Credits owed across those windows, in minor units of `sla_currency`. */
+	sla_credit_owed_minor: number,
+	sla_currency: string | null,
+	/**  Unhealthy periods overlapping the measured term (whole, not clipped). */
+	incidents: number,
+	downtime_seconds: number,
+	longest_incident_seconds: number,
+	/**  Usage month by month per metric ([`usage_by_month`]); empty without usage records. */
+	usage: UsageTrend_Serialize[],
+} & ExpiryView_Serialize;
+
+/**  One bucket of the report, in order. */
+export type ReportBucket = {
+	/**  The bucket's calendar start: the day, the Monday of the ISO week, the 1st of the month. */
+	start: string,
+	/**  The first and last day of the bucket inside the range (both included). */
+	first_day: string,
+	last_day: string,
+	/**  Days of the bucket inside the range. */
+	days: number,
+	/**  True when the range cuts the bucket (fewer days than the calendar bucket). */
+	partial: boolean,
+};
+
+/**  The days a report covers, and the period it is compared with. */
+export type ReportPeriod = {
+	/**  The first day (UTC), as asked. */
+	from: string,
+	/**  The last day measured: the day asked for, or today (UTC) when that is later. */
+	to: string,
+	/**  The last day asked for. */
+	requested_to: string,
+	/**  Days from `from` to `to`, both included. */
+	days: number,
+	/**  False when the range reaches today: today's usage is still being collected. */
+	complete: boolean,
+	/**  The previous period: `days` days ending the day before `from`. */
+	previous_from: string,
+	previous_to: string,
+};
+
+/**  A report and its chart. */
+export type ReportView = ReportView_Serialize | ReportView_Deserialize;
+
+/**  A report and its chart. */
+export type ReportView_Deserialize = {
+	report: UsageReport_Deserialize,
+	/**  The metric the chart shows (one unit per chart); `None` when there is no usage. */
+	chart_metric?: string | null,
+	/**  The chart as an SVG document, drawn by ecosystem-charts from the report's rows. */
+	chart_svg?: string | null,
+};
+
+/**  A report and its chart. */
+export type ReportView_Serialize = {
+	report: UsageReport_Serialize,
+	/**  The metric the chart shows (one unit per chart); `None` when there is no usage. */
+	chart_metric: string | null,
+	/**  The chart as an SVG document, drawn by ecosystem-charts from the report's rows. */
+	chart_svg: string | null,
+};
+
 /**  One point of the latency chart: a raw check over 24 h, a rollup bucket over longer ranges. */
 export type SeriesPoint = SeriesPoint_Serialize | SeriesPoint_Deserialize;
 
@@ -718,6 +1097,146 @@ export type UptimeView_Serialize = {
 	"30d": number | null,
 	"90d": number | null,
 	"1y": number | null,
+};
+
+/**  One month of one usage metric. */
+export type UsageMonth = {
+	/**  "2026-10". */
+	month: string,
+	value: number | null,
+	/**  False for a month only partly inside the measured range. */
+	complete: boolean,
+};
+
+/**  What to report: a range of whole UTC days, an optional partner, the grouping and buckets. */
+export type UsageQuery = UsageQuery_Serialize | UsageQuery_Deserialize;
+
+/**  What to report: a range of whole UTC days, an optional partner, the grouping and buckets. */
+export type UsageQuery_Deserialize = {
+	/**  The first day, included (UTC). */
+	from: string,
+	/**  The last day, included (UTC). */
+	to: string,
+	/**  Only this partner (by name). */
+	partner?: string | null,
+	group_by?: GroupBy,
+	bucket?: Bucket,
+};
+
+/**  What to report: a range of whole UTC days, an optional partner, the grouping and buckets. */
+export type UsageQuery_Serialize = {
+	/**  The first day, included (UTC). */
+	from: string,
+	/**  The last day, included (UTC). */
+	to: string,
+	/**  Only this partner (by name). */
+	partner: string | null,
+	group_by: GroupBy,
+	bucket: Bucket,
+};
+
+/**  A usage report, whole: what the table and JSON show. */
+export type UsageReport = UsageReport_Serialize | UsageReport_Deserialize;
+
+/**  A usage report, whole: what the table and JSON show. */
+export type UsageReport_Deserialize = {
+	period: ReportPeriod,
+	partner?: string | null,
+	group_by: GroupBy,
+	bucket: Bucket,
+	buckets: ReportBucket[],
+	/**
+	 *  Ordered by group (partner name; tier strategic, premium, standard; metric name), then
+	 *  metric name, then bucket.
+	 */
+	rows: UsageRow[],
+	/**  One per group and metric with a record in the range or the previous period, same order. */
+	totals: UsageTotal_Deserialize[],
+};
+
+/**  A usage report, whole: what the table and JSON show. */
+export type UsageReport_Serialize = {
+	period: ReportPeriod,
+	partner: string | null,
+	group_by: GroupBy,
+	bucket: Bucket,
+	buckets: ReportBucket[],
+	/**
+	 *  Ordered by group (partner name; tier strategic, premium, standard; metric name), then
+	 *  metric name, then bucket.
+	 */
+	rows: UsageRow[],
+	/**  One per group and metric with a record in the range or the previous period, same order. */
+	totals: UsageTotal_Serialize[],
+};
+
+/**  The sum of one metric for one group in one bucket. Buckets without any record have no row. */
+export type UsageRow = {
+	/**  The partner's name, the tier word or the metric's name. */
+	group: string,
+	metric: string,
+	unit: string,
+	/**  The bucket's calendar start (see [`ReportBucket::start`]). */
+	bucket_start: string,
+	/**  Days of the bucket inside the range (a partial bucket has fewer than the calendar's). */
+	days: number,
+	value: number | null,
+};
+
+/**  One metric of one group over the whole range, against the previous period. */
+export type UsageTotal = UsageTotal_Serialize | UsageTotal_Deserialize;
+
+/**  One metric of one group over the whole range, against the previous period. */
+export type UsageTotal_Deserialize = {
+	group: string,
+	metric: string,
+	unit: string,
+	value: number | null,
+	previous_value: number | null,
+	/**  `value - previous_value`. */
+	change: number | null,
+	/**  `change / |previous_value| × 100`; None when the previous value is 0. */
+	change_percent?: number | null,
+};
+
+/**  One metric of one group over the whole range, against the previous period. */
+export type UsageTotal_Serialize = {
+	group: string,
+	metric: string,
+	unit: string,
+	value: number | null,
+	previous_value: number | null,
+	/**  `value - previous_value`. */
+	change: number | null,
+	/**  `change / |previous_value| × 100`; None when the previous value is 0. */
+	change_percent: number | null,
+};
+
+/**  A usage metric month by month over the term. */
+export type UsageTrend = UsageTrend_Serialize | UsageTrend_Deserialize;
+
+/**  A usage metric month by month over the term. */
+export type UsageTrend_Deserialize = {
+	metric: string,
+	unit: string,
+	months: UsageMonth[],
+	/**
+	 *  The last complete month against the first, in percent; `None` with fewer than two
+	 *  complete months or a first month of 0.
+	 */
+	change_percent?: number | null,
+};
+
+/**  A usage metric month by month over the term. */
+export type UsageTrend_Serialize = {
+	metric: string,
+	unit: string,
+	months: UsageMonth[],
+	/**
+	 *  The last complete month against the first, in percent; `None` with fewer than two
+	 *  complete months or a first month of 0.
+	 */
+	change_percent: number | null,
 };
 
 /**  Where the data lives and how much there is. */

@@ -22,6 +22,16 @@ export function onOpenPartner(handler: (name: string) => void): Unsubscribe {
   return subscribe(events.openPartner.listen((event) => handler(event.payload.name)));
 }
 
+/** Calls `handler` with the number of open contract alerts whenever it changes. */
+export function onContractAlertsChanged(handler: (open: number) => void): Unsubscribe {
+  return subscribe(events.contractAlertsChanged.listen((event) => handler(event.payload.open)));
+}
+
+/** Calls `handler` with the rows written so far by a running CSV export. */
+export function onExportProgress(handler: (rows: number) => void): Unsubscribe {
+  return subscribe(events.exportProgress.listen((event) => handler(event.payload.rows)));
+}
+
 function subscribe(listening: Promise<() => void>): Unsubscribe {
   let stop: (() => void) | null = null;
   let stopped = false;

@@ -55,6 +55,18 @@ export type CheckView = PartnerHealth["recent_checks"][number];
 export type SeriesPoint = PartnerHealth["series"][number];
 /** An unhealthy period. */
 export type IncidentView = PartnerHealth["incidents"][number];
+/** A contract's expiry alert (one stage raised for a term). */
+export type ContractAlert = OkData<Answer<"contractAlerts">>[number];
+/** A contract seen from its notice deadline. */
+export type ExpiryView = OkData<Answer<"expiringContracts">>[number];
+/** SLA, incidents and usage over a contract's term so far. */
+export type RenewalBrief = OkData<Answer<"renewalBrief">>;
+/** What the reports page asks for. */
+export type UsageQuery = Parameters<Commands["usageReport"]>[0];
+/** A usage report with its chart. */
+export type ReportView = OkData<Answer<"usageReport">>;
+/** A finished CSV export (`null` when the save dialog was cancelled). */
+export type ExportDone = OkData<Answer<"exportUsageCsv">>;
 /** A command's answer: its data, or a CommandError. */
 export type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
 
