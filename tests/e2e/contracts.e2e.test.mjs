@@ -5,7 +5,7 @@
 // deadline raises nothing.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cli, cliJson, freshWorkspace, launchApp, screenshot, startNotifyd, waitForRow } from "./driver.mjs";
+import { cli, cliJson, freshWorkspace, launchApp, screenshot, startNotifyd, until, waitForRow } from "./driver.mjs";
 
 const DUE = "Snowflake Analytics";
 const LATER = "Datadog Monitoring";
@@ -13,16 +13,6 @@ const LATER = "Datadog Monitoring";
 /** Today plus `days`, as YYYY-MM-DD (UTC, as the app counts days). */
 function day(days) {
   return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
-}
-
-async function until(check, timeout, message) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(message());
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe("a contract near its notice deadline raises one alert, which Acknowledge clears", { timeout: 240_000 }, () => {

@@ -140,6 +140,28 @@ export async function startNotifyd(dir) {
   return { records, click, stop };
 }
 
+/** Polls `check` every 250 ms until it returns something truthy (which it resolves to), or
+ *  throws `message()` after `timeout` ms. For what is outside the window (files, the CLI). */
+export async function until(check, timeout, message) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(message());
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Takes partner-sim's partner down (or brings it back). */
+export async function setSimDown(url, down) {
+  const res = await fetch(`${url}/_sim/faults`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ down }),
+  });
+  if (res.status !== 200) throw new Error(`PUT /_sim/faults answered ${res.status}: ${await res.text()}`);
+}
+
 /** A fresh folder with an empty database path inside. */
 export function freshWorkspace(label) {
   const dir = mkdtempSync(join(tmpdir(), `ecosystem-e2e-${label}-`));

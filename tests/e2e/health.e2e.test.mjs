@@ -9,7 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { CLI_BIN, cli, freshWorkspace, launchApp, rowText, screenshot, startSim, waitForRow } from "./driver.mjs";
+import { CLI_BIN, cli, freshWorkspace, launchApp, rowText, screenshot, setSimDown, startSim, waitForRow } from "./driver.mjs";
 
 const PARTNER = "Kubeflow Health";
 const NEVER_CHECKED = "Kubeflow Waiting";
@@ -30,15 +30,6 @@ function pollOnce(db) {
 
 /** Samples are whole seconds: checks within one second count once. */
 const nextSecond = () => new Promise((r) => setTimeout(r, 1_100));
-
-async function setDown(url, down) {
-  const res = await fetch(`${url}/_sim/faults`, {
-    method: "PUT",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ down }),
-  });
-  assert.equal(res.status, 200, `PUT /_sim/faults answered ${res.status}: ${await res.text()}`);
-}
 
 /** Polls `times` times, a second apart. */
 async function poll(db, times) {
@@ -90,9 +81,9 @@ describe("the catalogue shows each partner's health and the partner page its his
     // Healthy, then down for two checks (a strategic partner goes unhealthy at the second),
     // then back for two (it recovers at the second).
     await poll(ws.db, 3);
-    await setDown(sim.url, true);
+    await setSimDown(sim.url, true);
     await poll(ws.db, 2);
-    await setDown(sim.url, false);
+    await setSimDown(sim.url, false);
     await poll(ws.db, 2);
 
     app = await launchApp(ws.db);

@@ -14,23 +14,16 @@ import {
   freshWorkspace,
   launchApp,
   screenshot,
+  setSimDown,
   startNotifyd,
   startSim,
+  until,
   waitForRow,
 } from "./driver.mjs";
 
 const PARENT = "Platform Core";
 const CHILDREN = ["Feature Store", "Model Registry", "Batch Scoring"];
 const TOKEN = "kfp-sim-token";
-
-async function setDown(url, down) {
-  const res = await fetch(`${url}/_sim/faults`, {
-    method: "PUT",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ down }),
-  });
-  assert.equal(res.status, 200, `PUT /_sim/faults answered ${res.status}: ${await res.text()}`);
-}
 
 /** The state `ecosystem health` reports for a partner. */
 function stateOf(db, name) {
@@ -50,16 +43,6 @@ function badges(browser) {
       ]),
     ),
   );
-}
-
-async function until(check, timeout, message) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(message());
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe("a partner going down raises one native notification per root cause", { timeout: 300_000 }, () => {
@@ -109,7 +92,7 @@ describe("a partner going down raises one native notification per root cause", {
   });
 
   test("the parent and its three children go down: one notification, the badge turns, a click opens the partner", async () => {
-    await setDown(sim.url, true);
+    await setSimDown(sim.url, true);
     const [first] = await until(
       () => notifyd.records().length > 0 && notifyd.records(),
       60_000,
@@ -155,7 +138,7 @@ describe("a partner going down raises one native notification per root cause", {
   });
 
   test("the simulator comes back: one recovery notification, for the root cause", async () => {
-    await setDown(sim.url, false);
+    await setSimDown(sim.url, false);
     await until(
       () => notifyd.records().length >= 2,
       60_000,

@@ -102,23 +102,40 @@ pub struct UsageChart {
 
 /// The usage chart as an SVG document.
 pub fn usage_svg(chart: &UsageChart) -> Result<String> {
-    let (w, h) = chart.size.check()?;
+    render_svg(chart.size, |root| draw_usage(root, chart))
+}
+
+/// The usage chart as a PNG file at `path`.
+pub fn usage_png(chart: &UsageChart, path: &Path) -> Result<()> {
+    render_png(chart.size, path, |root| draw_usage(root, chart))
+}
+
+/// Draws on an SVG canvas of `size` and returns the document.
+fn render_svg(
+    size: Size,
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>,
+) -> Result<String> {
+    let (w, h) = size.check()?;
     register_fonts();
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-        draw_usage(&root, chart)?;
+        draw(&root)?;
         root.present().map_err(draw_err)?;
     }
     Ok(svg)
 }
 
-/// The usage chart as a PNG file at `path`.
-pub fn usage_png(chart: &UsageChart, path: &Path) -> Result<()> {
-    let (w, h) = chart.size.check()?;
+/// Draws on a bitmap of `size` and writes it as a PNG file at `path`.
+fn render_png(
+    size: Size,
+    path: &Path,
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
+) -> Result<()> {
+    let (w, h) = size.check()?;
     register_fonts();
     let root = BitMapBackend::new(path, (w, h)).into_drawing_area();
-    draw_usage(&root, chart)?;
+    draw(&root)?;
     root.present().map_err(draw_err)
 }
 
@@ -263,24 +280,12 @@ pub struct HealthChart {
 
 /// The health timeline as an SVG document.
 pub fn health_svg(chart: &HealthChart) -> Result<String> {
-    let (w, h) = chart.size.check()?;
-    register_fonts();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-        draw_health(&root, chart)?;
-        root.present().map_err(draw_err)?;
-    }
-    Ok(svg)
+    render_svg(chart.size, |root| draw_health(root, chart))
 }
 
 /// The health timeline as a PNG file at `path`.
 pub fn health_png(chart: &HealthChart, path: &Path) -> Result<()> {
-    let (w, h) = chart.size.check()?;
-    register_fonts();
-    let root = BitMapBackend::new(path, (w, h)).into_drawing_area();
-    draw_health(&root, chart)?;
-    root.present().map_err(draw_err)
+    render_png(chart.size, path, |root| draw_health(root, chart))
 }
 
 fn draw_health<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &HealthChart) -> Result<()>

@@ -2,9 +2,13 @@
 //! process (`ecosystem bench serve`, a tiny HTTP server answering 200 to any GET, so its CPU
 //! is not counted), registers N active `http` partners in a temporary database, polls them for
 //! the duration through the real poller and health writer, and prints checks done, CPU-ms per
-//! check (getrusage, user + system, poll phase only), peak RSS (VmHWM), database bytes per raw
-//! check (file + WAL growth after a checkpoint, and the `health_samples` table alone when
-//! SQLite's dbstat is compiled in) and the schedule lag p50/p99.
+//! check (getrusage, user + system, poll phase only), RSS (the peak while polling, VmHWM reset
+//! when polling starts; at the end; the whole process's peak), database bytes per raw check
+//! (file + WAL growth after a checkpoint, and the `health_samples` table alone when SQLite's
+//! dbstat is compiled in), the bytes written to files per check (WAL frames, checkpoints) and
+//! the schedule lag p50/p99. By default the partners share a few loopback listeners;
+//! `--distinct-hosts` gives each its own address, so the HTTP client keeps a connection per
+//! partner as it does for real partners.
 //!
 //! `ecosystem bench history`: what a year of health history costs on disk and to read; see
 //! [`history`]. Numbers are printed, never asserted.

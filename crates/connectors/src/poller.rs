@@ -18,8 +18,8 @@
 //! Results go to an [`OutcomeSink`]; [`HealthWriterSink`] is the adapter to the core's
 //! [`HealthWriter`]: one writer thread owns the database connection and records outcomes in
 //! batches (one transaction each), applies maintenance windows as they open and close, and
-//! runs the history's retention every hour. [`PollStats`] counts checks, failures by class, skipped
-//! turns and the schedule lag (due time to start, waiting for a permit included), for the
+//! runs the history's retention every hour. [`PollStats`] counts checks, failures by class,
+//! skipped turns and the schedule lag (due time to start, waiting for a permit included), for the
 //! summary of `ecosystem poll` and the bench.
 
 use std::cmp::Reverse;
@@ -837,6 +837,19 @@ struct QueueState {
     outcomes: Vec<PartnerOutcome>,
     /// Live [`HealthWriterSink`]s; the writer finishes when none is left and the queue is empty.
     sinks: usize,
+    /// The writer thread has ended (or panicked): outcomes have nowhere to go.
+    closed: bool,
+}
+
+/// Marks the queue closed when the writer thread ends, however it ends.
+struct CloseOnDrop(Arc<OutcomeQueue>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.closed = true;
+        state.outcomes = Vec::new();
+    }
 }
 
 impl OutcomeQueue {
@@ -949,6 +962,7 @@ impl HealthWriterSink {
             state: std::sync::Mutex::new(QueueState {
                 outcomes: Vec::new(),
                 sinks: 1,
+                closed: false,
             }),
             ready: std::sync::Condvar::new(),
             max_batch: batching.max_batch.max(1),
@@ -957,6 +971,7 @@ impl HealthWriterSink {
         let join = std::thread::Builder::new()
             .name("health-writer".into())
             .spawn(move || {
+                let _close = CloseOnDrop(writer_queue.clone());
                 let queue = writer_queue;
                 let mut totals = WriterTotals::default();
                 let mut last_maintenance = std::time::Instant::now();
@@ -1003,6 +1018,11 @@ impl HealthWriterSink {
 impl OutcomeSink for HealthWriterSink {
     fn record(&self, outcome: PollOutcome) {
         let mut state = self.queue.lock();
+        if state.closed {
+            drop(state);
+            tracing::error!("the health writer has stopped; an outcome is lost");
+            return;
+        }
         state.outcomes.push(PartnerOutcome {
             partner_id: outcome.partner_id,
             outcome: outcome.outcome,
