@@ -301,7 +301,8 @@ where
     })
 }
 
-fn parse_date(s: &str) -> std::result::Result<NaiveDate, String> {
+/// The value parser of every `YYYY-MM-DD` option.
+pub(crate) fn parse_date(s: &str) -> std::result::Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| format!("{s:?} is not a valid date; write YYYY-MM-DD"))
 }

@@ -18,7 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use ecosystem_core::contract_alerts::{self, ContractAlert, ExpiryView, RenewalBrief, Stages};
 use ecosystem_core::sla::money_text;
-use ecosystem_core::{Error, Registry, Result};
+use ecosystem_core::{validate, Error, Registry, Result};
 
 use crate::output::{self, Format};
 
@@ -146,15 +146,6 @@ pub enum ContractAlertCommand {
     },
 }
 
-fn parse_day(field: &str, text: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-        Error::invalid(
-            field,
-            format!("{text:?} is not a valid date; write YYYY-MM-DD"),
-        )
-    })
-}
-
 /// `ecosystem contracts expiring|alerts`.
 pub fn run_contracts(registry: &mut Registry, command: ContractsCommand) -> Result<()> {
     match command {
@@ -222,7 +213,7 @@ pub fn run_contract(registry: &mut Registry, command: ContractAlertCommand) -> R
                 return Ok(());
             }
             let text = until.unwrap_or_default();
-            let until = parse_day("until", &text)?;
+            let until = validate::date("until", &text)?;
             let v = contract_alerts::snooze(registry, &partner, until, now)?;
             println!(
                 "the alerts of {:?} are snoozed until {until} (they resume that day; notice deadline {})",
@@ -237,7 +228,7 @@ pub fn run_contract(registry: &mut Registry, command: ContractAlertCommand) -> R
         } => {
             let now = now.resolve(registry)?;
             let new_end = new_end
-                .map(|text| parse_day("new_end", &text))
+                .map(|text| validate::date("new_end", &text))
                 .transpose()?;
             let v = contract_alerts::renew(registry, &partner, new_end, now)?;
             match new_end {

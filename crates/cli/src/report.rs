@@ -39,10 +39,10 @@ pub enum ReportFormat {
 #[derive(Debug, Args)]
 pub struct UsageArgs {
     /// The first day, included (a UTC day)
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    #[arg(long, value_name = "DATE", value_parser = crate::args::parse_date)]
     pub from: NaiveDate,
     /// The last day, included (a UTC day; a range past today stops at today)
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    #[arg(long, value_name = "DATE", value_parser = crate::args::parse_date)]
     pub to: NaiveDate,
     /// Only this partner
     #[arg(long, value_name = "NAME")]
@@ -60,11 +60,6 @@ pub struct UsageArgs {
     /// Write to this file (atomically) instead of stdout
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-}
-
-fn parse_date(s: &str) -> std::result::Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("{s:?} is not a valid date; write YYYY-MM-DD"))
 }
 
 fn parse_group_by(s: &str) -> std::result::Result<GroupBy, String> {

@@ -43,10 +43,10 @@ pub struct CollectArgs {
     pub partner: Option<String>,
     /// First day to collect, YYYY-MM-DD (UTC) [default: a few days before each partner's last
     /// collected day]
-    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    #[arg(long, value_parser = crate::args::parse_date, value_name = "DATE")]
     pub from: Option<NaiveDate>,
     /// Last day to collect, YYYY-MM-DD (UTC) [default: today, up to now]
-    #[arg(long, value_parser = parse_date, value_name = "DATE", requires = "from")]
+    #[arg(long, value_parser = crate::args::parse_date, value_name = "DATE", requires = "from")]
     pub to: Option<NaiveDate>,
     /// Without --from: collect at most this many days back (today counts as one)
     #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=366))]
@@ -62,18 +62,13 @@ pub struct CollectArgs {
 pub struct ShowArgs {
     pub partner: String,
     /// First day, YYYY-MM-DD (UTC) [default: 29 days before --to]
-    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    #[arg(long, value_parser = crate::args::parse_date, value_name = "DATE")]
     pub from: Option<NaiveDate>,
     /// Last day, YYYY-MM-DD (UTC) [default: today]
-    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    #[arg(long, value_parser = crate::args::parse_date, value_name = "DATE")]
     pub to: Option<NaiveDate>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-}
-
-fn parse_date(s: &str) -> std::result::Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("{s:?} is not a valid date; write YYYY-MM-DD"))
 }
 
 pub fn run(registry: &Registry, command: UsageCommand) -> Result<ExitCode> {

@@ -51,7 +51,7 @@ use serde::{Serialize, Serializer};
 use crate::error::{Error, Result};
 use crate::health_store::HealthHistory;
 use crate::model::{Lifecycle, Tier};
-use crate::registry::{notice_deadline, Registry};
+use crate::registry::{notice_deadline, parse_day, Registry};
 use crate::sla::{Percent, SlaHealth, SlaPeriod, SlaReport, SlaWindow, Transition};
 
 /// The stages of a contract without stages of its own, when the workspace sets none.
@@ -626,10 +626,10 @@ fn term_from_row(r: &Row<'_>) -> RowResult<TermRow> {
     let snoozed_until: Option<String> = r.get(12)?;
     let recorded: Option<String> = r.get(13)?;
     Ok((|| {
-        let end = stored_day("end", &end)?;
+        let end = parse_day("end", &end)?;
         let status = match (status, status_end) {
             (Some(status), Some(status_end))
-                if stored_day("status_end_date", &status_end)? == end =>
+                if parse_day("status_end_date", &status_end)? == end =>
             {
                 ContractStatus::stored(&status)?
             }
@@ -639,14 +639,14 @@ fn term_from_row(r: &Row<'_>) -> RowResult<TermRow> {
             contract_id,
             owner,
             tier: Tier::parse_field("tier", &tier)?,
-            start: stored_day("start", &start)?,
+            start: parse_day("start", &start)?,
             auto_renew,
             facts: TermFacts {
                 end,
                 notice_days,
                 status,
                 snoozed_until: snoozed_until
-                    .map(|d| stored_day("snoozed_until", &d))
+                    .map(|d| parse_day("snoozed_until", &d))
                     .transpose()?,
                 offboarded: Lifecycle::parse_field("lifecycle", &lifecycle)?
                     == Lifecycle::Offboarded,
@@ -679,11 +679,6 @@ fn parse_recorded(text: Option<&str>) -> Result<Vec<Recorded>> {
             }
         })
         .collect()
-}
-
-fn stored_day(field: &str, text: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|e| Error::invalid(field, format!("stored date {text:?} is unreadable: {e}")))
 }
 
 fn day(d: NaiveDate) -> String {
@@ -773,11 +768,11 @@ fn alert_from_row(r: &Row<'_>, today: NaiveDate) -> RowResult<ContractAlert> {
     let snoozed_until: Option<String> = r.get(18)?;
     let most_urgent: Option<u32> = r.get(19)?;
     Ok((|| {
-        let term_end = stored_day("end_date", &term_end)?;
-        let current_end = stored_day("end", &current_end)?;
+        let term_end = parse_day("end_date", &term_end)?;
+        let current_end = parse_day("end", &current_end)?;
         let status = match (status, status_end) {
             (Some(status), Some(status_end))
-                if stored_day("status_end_date", &status_end)? == current_end =>
+                if parse_day("status_end_date", &status_end)? == current_end =>
             {
                 ContractStatus::stored(&status)?
             }
@@ -788,7 +783,7 @@ fn alert_from_row(r: &Row<'_>, today: NaiveDate) -> RowResult<ContractAlert> {
             notice_days,
             status,
             snoozed_until: snoozed_until
-                .map(|d| stored_day("snoozed_until", &d))
+                .map(|d| parse_day("snoozed_until", &d))
                 .transpose()?,
             offboarded: Lifecycle::parse_field("lifecycle", &lifecycle)? == Lifecycle::Offboarded,
         };
@@ -797,7 +792,7 @@ fn alert_from_row(r: &Row<'_>, today: NaiveDate) -> RowResult<ContractAlert> {
         let deadline = if term_end == current_end {
             term.notice_deadline()
         } else {
-            stored_day("notice_deadline", &raised_deadline)?
+            parse_day("notice_deadline", &raised_deadline)?
         };
         let (state, note) = alert_state(
             &AlertFacts {

@@ -1205,7 +1205,8 @@ fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-fn parse_day(field: &str, s: &str) -> Result<NaiveDate> {
+/// A date the database holds (`YYYY-MM-DD`); a bad one is named as unreadable, not as input.
+pub(crate) fn parse_day(field: &str, s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|e| Error::invalid(field, format!("stored date {s:?} is unreadable: {e}")))
 }

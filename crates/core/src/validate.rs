@@ -3,6 +3,8 @@
 //! all fine. What is refused is what cannot be shown or used safely: empty text, control
 //! characters, surrounding whitespace, and absurd lengths.
 
+use chrono::NaiveDate;
+
 use crate::error::{Error, Result};
 use crate::model::HealthCheck;
 
@@ -12,6 +14,16 @@ pub const MAX_LABELS: usize = 64;
 pub const MAX_ENDPOINT_CHARS: usize = 2048;
 pub const INTERVAL_SECS: std::ops::RangeInclusive<u32> = 5..=86_400;
 pub const TIMEOUT_SECS: std::ops::RangeInclusive<u32> = 1..=300;
+
+/// A calendar date as a person types it, `YYYY-MM-DD` (surrounding spaces ignored).
+pub fn date(field: &str, text: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        Error::invalid(
+            field,
+            format!("{text:?} is not a valid date; write YYYY-MM-DD"),
+        )
+    })
+}
 
 /// A free-text value such as a partner name or an owner.
 pub fn text(field: &str, value: &str, max_chars: usize) -> Result<()> {

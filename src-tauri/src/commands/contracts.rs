@@ -3,18 +3,12 @@
 //! a call into `ecosystem_core::contract_alerts` with the registry's clock; dates cross as
 //! `YYYY-MM-DD` text and a bad one is refused naming its field.
 
-use chrono::NaiveDate;
 use ecosystem_core::contract_alerts::{self, ContractAlert, ExpiryView, RenewalBrief};
-use ecosystem_core::Error;
+use ecosystem_core::validate::date;
 use tauri::State;
 
 use super::{with_registry, CommandResult};
 use crate::AppState;
-
-fn date(field: &'static str, text: &str) -> ecosystem_core::Result<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| Error::invalid(field, format!("{text:?} is not a date; write YYYY-MM-DD")))
-}
 
 /// The open alerts (what the badge counts), or with `all` every recorded one.
 #[tauri::command]
