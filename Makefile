@@ -13,7 +13,7 @@ CLI_BIN := $(CARGO_TARGET_DIR)/debug/ecosystem
 XVFB := xvfb-run -a -s "-screen 0 1280x800x24"
 ISOLATED := scripts/isolated.sh
 
-.PHONY: run test deps ui build lint fmt check unit ui-test e2e bindings clean
+.PHONY: run test deps ui build lint fmt check unit ui-test e2e bindings bundle clean
 
 ## run: install what is missing, build, and open the app on the embedded database
 run: deps ui
@@ -54,6 +54,17 @@ e2e: build
 ## bindings: regenerate ui/src/lib/bindings.ts from the Rust commands
 bindings: ui
 	UPDATE_BINDINGS=1 cargo test --test bindings
+
+## bundle: release .deb and .rpm of the app, with the `ecosystem` CLI in /usr/bin (not part of
+## `make test`; packages land in $(CARGO_TARGET_DIR)/release/bundle/)
+CLI_RELEASE := $(CARGO_TARGET_DIR)/release/ecosystem
+BUNDLE_FILES := {"/usr/bin/ecosystem":"$(CLI_RELEASE)"}
+bundle: deps
+	cargo build --release --locked -p ecosystem-cli
+	npx tauri build --bundles deb,rpm \
+	  --config '{"bundle":{"linux":{"deb":{"files":$(BUNDLE_FILES)},"rpm":{"files":$(BUNDLE_FILES)}}}}' \
+	  -- --locked
+	@ls -l $(CARGO_TARGET_DIR)/release/bundle/deb/*.deb $(CARGO_TARGET_DIR)/release/bundle/rpm/*.rpm
 
 fmt:
 	cargo fmt --all

@@ -225,6 +225,11 @@ struct Feed {
     clock: Arc<dyn Clock>,
     notifier: Notifier,
     cursor: i64,
+    /// The database's `data_version` when changes, and the tray and the settings, were last
+    /// read: it moves only when another connection commits (the poller's writer, the app's
+    /// commands, the CLI), so while it stands still there is nothing new to read.
+    fed_at_version: Option<i64>,
+    ticked_at_version: Option<i64>,
 }
 
 impl Feed {
@@ -237,6 +242,8 @@ impl Feed {
             clock,
             notifier: Notifier::new(NotificationPolicy::default()),
             cursor,
+            fed_at_version: None,
+            ticked_at_version: None,
         })
     }
 
@@ -271,8 +278,18 @@ impl Feed {
 
     /// Publishes and notifies what was recorded since the last pass.
     fn pass(&mut self) -> Result<()> {
+        let version = self.data_version();
+        if version.is_some() && version == self.fed_at_version {
+            return Ok(());
+        }
         let changes = HealthHistory::new(self.registry.store().conn())
             .changes_after(self.cursor, FEED_BATCH)?;
+        // A full batch may have more behind it: read again at the next pass.
+        self.fed_at_version = if changes.len() < FEED_BATCH as usize {
+            version
+        } else {
+            None
+        };
         let Some((last, _)) = changes.last() else {
             return Ok(());
         };
@@ -283,6 +300,7 @@ impl Feed {
         if let Err(e) = event.emit(&self.app) {
             tracing::error!(error = %e, "cannot publish health changes to the window");
         }
+        crate::tray::refresh(&self.app, &self.registry);
         self.refresh_policy();
         let graph = self.graph()?;
         let batch: Vec<_> = changes
@@ -296,8 +314,26 @@ impl Feed {
         Ok(())
     }
 
+    /// `PRAGMA data_version` of the feed's connection; `None` when it cannot be read (then
+    /// everything is read as if it had moved).
+    fn data_version(&self) -> Option<i64> {
+        self.registry
+            .store()
+            .conn()
+            .pragma_query_value(None, "data_version", |r| r.get(0))
+            .ok()
+    }
+
     fn tick(&mut self) -> Result<()> {
-        self.refresh_policy();
+        // Also catches partners added or removed (no health change); unchanged is not redrawn.
+        // Nothing committed since the last tick: the tray and the settings are as they were,
+        // and reading every partner's state again each second would be the idle app's work.
+        let version = self.data_version();
+        if version.is_none() || version != self.ticked_at_version {
+            crate::tray::refresh(&self.app, &self.registry);
+            self.refresh_policy();
+            self.ticked_at_version = version;
+        }
         for n in self.notifier.tick(self.clock.now()) {
             notifications::raise(&self.app, n);
         }

@@ -4,8 +4,13 @@
 //! `ui/src/lib/bindings.ts` are generated from these commands (see `specta_builder`).
 
 mod commands;
+pub mod demo;
 pub mod health_service;
+pub mod logging;
 pub mod notifications;
+pub mod tray;
+pub mod tray_summary;
+pub mod window;
 
 use std::sync::{Arc, Mutex};
 
@@ -34,12 +39,17 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::add_partner,
             commands::partner_facets,
             commands::workspace_info,
+            commands::first_paint,
             commands::credentials::partner_detail,
             commands::credentials::set_credential,
             commands::credentials::remove_credential,
             commands::credentials::test_connection,
+            commands::partner::catalogue_ids,
+            commands::partner::partner_page,
+            commands::partner::activate_partner,
             commands::health::health_overview,
             commands::health::partner_health,
+            commands::health::partner_health_chart,
             commands::health::partner_sla,
             commands::health::set_partner_paused,
             commands::contracts::contract_alerts,
@@ -50,7 +60,19 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::contracts::terminate_contract,
             commands::contracts::renewal_brief,
             commands::reports::usage_report,
+            commands::reports::usage_chart,
             commands::reports::export_usage_csv,
+            commands::review::quarterly_review,
+            commands::review::export_quarterly_review,
+            commands::reports::export_usage_chart,
+            commands::overview::overview,
+            commands::settings::list_settings,
+            commands::settings::update_setting,
+            commands::audit::audit_log,
+            commands::audit::export_audit_csv,
+            commands::demo::demo_status,
+            commands::demo::start_demo,
+            commands::demo::remove_demo,
         ])
 }
 
@@ -74,13 +96,12 @@ pub fn typescript_bindings() -> Result<String, String> {
     text
 }
 
+/// When this process started, for [`commands::first_paint`].
+pub(crate) static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    STARTED.get_or_init(std::time::Instant::now);
+    logging::init();
 
     let db_path = match ecosystem_core::default_db_path() {
         Ok(p) => p,
@@ -94,14 +115,35 @@ pub fn run() {
 
     let builder = specta_builder();
     let app = tauri::Builder::default()
+        // First, so that a second launch hands over to the running app before doing anything.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            tracing::info!("another launch asked for the window");
+            window::show(app);
+        }))
+        .plugin(tauri_plugin_window_state::Builder::new().build())
         .manage(AppState {
             registry: Arc::new(Mutex::new(registry)),
         })
         .manage(HealthServiceSlot(Mutex::new(None)))
+        .manage(demo::DemoSlot::default())
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
+            match app.path().app_log_dir() {
+                Ok(dir) => match logging::attach_dir(&dir) {
+                    Ok(()) => {
+                        tracing::info!(dir = %dir.display(), db = %db_path.display(), "logging to files")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "logging to stderr only"),
+                },
+                Err(e) => tracing::warn!(error = %e, "no log folder; logging to stderr only"),
+            }
             builder.mount_events(app);
+            tray::create(app.handle());
+            if let Some(main) = app.get_webview_window("main") {
+                window::track(&main);
+            }
+            demo::resume_on_start(app.handle());
             let service = health_service::HealthService::start(app.handle().clone(), db_path)?;
             if let Ok(mut slot) = app.state::<HealthServiceSlot>().0.lock() {
                 *slot = Some(service);
@@ -122,6 +164,8 @@ pub fn run() {
             if let Some(mut service) = service {
                 service.stop();
             }
+            handle.state::<demo::DemoSlot>().stop();
+            logging::flush();
         }
     });
 }

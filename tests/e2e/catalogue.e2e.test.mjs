@@ -1,7 +1,7 @@
 // The real app under Xvfb and the real CLI on one SQLite file: what one writes, the other sees.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cli, cliJson, freshWorkspace, launchApp, rowCount, rowText, screenshot, waitForRow } from "./driver.mjs";
+import { assertAccessible, cli, cliJson, freshWorkspace, launchApp, rowCount, rowText, screenshot, waitForRow } from "./driver.mjs";
 
 describe("the desktop catalogue and the CLI share one database", () => {
   const ws = freshWorkspace("catalogue");
@@ -32,6 +32,7 @@ describe("the desktop catalogue and the CLI share one database", () => {
     await browser.$("#partner-capabilities").setValue("experiments, model-registry");
     await browser.$("#partner-tags").setValue("eu");
     await browser.$("#partner-depends-on").selectByAttribute("value", "Seed Databricks");
+    await assertAccessible(browser);
     await screenshot(browser, "add-partner-form");
     await browser.$("#partner-submit").click();
     await waitForRow(browser, name, "the new partner never appeared in the table");
@@ -59,6 +60,7 @@ describe("the desktop catalogue and the CLI share one database", () => {
     const error = browser.$('[data-error-for="endpoint"]');
     await error.waitUntil(async () => (await error.getText()).length > 0, { timeout: 5_000, timeoutMsg: "no endpoint error shown" });
     assert.equal(await browser.$("#partner-endpoint").getAttribute("aria-invalid"), "true");
+    await assertAccessible(browser);
     await screenshot(browser, "add-partner-validation");
     await browser.$("#partner-cancel").click();
     assert.equal(cliJson(ws.db, ["partner", "list"]).some((p) => p.name === "Not Saved"), false);
@@ -106,6 +108,7 @@ describe("the desktop catalogue and the CLI share one database", () => {
     await browser.keys(["Control", "a"]);
     await browser.keys("Backspace");
     await browser.waitUntil(async () => (await rowCount(browser)) === 3, { timeout: 5_000, timeoutMsg: "clearing the search did not bring all back" });
+    await assertAccessible(browser);
     await screenshot(browser, "catalogue");
   });
 });

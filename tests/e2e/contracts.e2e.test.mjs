@@ -5,7 +5,7 @@
 // deadline raises nothing.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cli, cliJson, freshWorkspace, launchApp, screenshot, startNotifyd, until, waitForRow } from "./driver.mjs";
+import { assertAccessible, cli, cliJson, freshWorkspace, launchApp, screenshot, startNotifyd, until, waitForRow } from "./driver.mjs";
 
 const DUE = "Snowflake Analytics";
 const LATER = "Datadog Monitoring";
@@ -70,6 +70,7 @@ describe("a contract near its notice deadline raises one alert, which Acknowledg
     await item.$("button=Renewal brief").click();
     await browser.$("#renewal-brief").waitForDisplayed({ timeout: 10_000 });
     assert.match(await browser.$("#brief-title").getText(), new RegExp(DUE));
+    await assertAccessible(browser);
     await screenshot(browser, "contracts");
 
     await item.$("button=Acknowledge").click();

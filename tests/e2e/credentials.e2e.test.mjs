@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cli, cliJson, freshWorkspace, launchApp, screenshot, startSim, waitForRow } from "./driver.mjs";
+import { assertAccessible, cli, cliJson, freshWorkspace, launchApp, screenshot, startSim, waitForRow, waitForText } from "./driver.mjs";
 
 const PARTNER = "Kubeflow Sim";
 /** The simulator's demo token: the right one. */
@@ -29,15 +29,6 @@ async function fill(browser, selector, value) {
   await field.waitForDisplayed({ timeout: 5_000 });
   await field.clearValue();
   await field.setValue(value);
-}
-
-async function waitForText(browser, selector, pattern, timeoutMsg, timeout = 20_000) {
-  const element = browser.$(selector);
-  await browser.waitUntil(
-    async () => (await element.isExisting()) && pattern.test(await element.getText()),
-    { timeout, timeoutMsg },
-  );
-  return element.getText();
 }
 
 /** Presses Test connection and waits for a new result. */
@@ -138,6 +129,7 @@ describe("a partner's credential is set, tested, verified before replacement and
     );
     assert.match(result, /✗/);
     await scrollPage(browser, "bottom");
+    await assertAccessible(browser);
     await screenshot(browser, "credential-rejected");
   });
 
@@ -176,6 +168,7 @@ describe("a partner's credential is set, tested, verified before replacement and
     assert.match(result, /✓/);
     assert.doesNotMatch(result, /✗/);
     await scrollPage(browser, "top");
+    await assertAccessible(browser);
     await screenshot(browser, "credential-healthy");
   });
 

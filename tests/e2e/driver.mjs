@@ -178,15 +178,29 @@ export function cliJson(db, args) {
 }
 
 /** Launches the app on `db`, with `env` added to its environment. Call `stop()` when done; it
- *  ends the driver with SIGTERM. `log()` is what the driver and the app wrote to stdout and stderr. */
-export async function launchApp(db, env = {}) {
+ *  ends the driver with SIGTERM. `log()` is what the driver and the app wrote to stdout and stderr.
+ *  The app opens on its Overview; `tab` is the tab opened once the window is up ("partners",
+ *  the catalogue, unless told otherwise; `null` leaves the Overview). */
+export async function launchApp(db, env = {}, { tab = "partners" } = {}) {
   const port = await freePort();
   const nativePort = await freePort();
   let output = "";
   const driver = spawn(
     "tauri-driver",
     ["--port", String(port), "--native-port", String(nativePort), "--native-driver", "/usr/bin/WebKitWebDriver"],
-    { env: { ...process.env, ...env, ECOSYSTEM_DB: db, USER: "e2e-app" }, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      // The window state, the log files and WebKit's storage go beside the test's database,
+      // never into the real user's directories; a test may still choose its own.
+      env: {
+        ...process.env,
+        XDG_CONFIG_HOME: join(dirname(db), "xdg-config"),
+        XDG_DATA_HOME: join(dirname(db), "xdg-data"),
+        ...env,
+        ECOSYSTEM_DB: db,
+        USER: "e2e-app",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   driver.stdout.on("data", (d) => (output += d));
   driver.stderr.on("data", (d) => (output += d));
@@ -204,6 +218,14 @@ export async function launchApp(db, env = {}) {
     // A driver left running would keep this test file from ever finishing.
     await endProcess(driver);
     throw e;
+  }
+  if (tab !== null) {
+    // A window that never shows its tabs (a start-up error page) is left for the test to judge.
+    const shown = await browser
+      .$(`#tab-${tab}`)
+      .waitForDisplayed({ timeout: 30_000 })
+      .catch(() => false);
+    if (shown) await browser.$(`#tab-${tab}`).click();
   }
   const stop = async () => {
     try {
@@ -273,6 +295,132 @@ export async function waitForRow(browser, name, message, timeout = 10_000) {
   await browser.waitUntil(async () => (await rowText(browser, name)) !== null, { timeout, timeoutMsg: message });
 }
 
+/** Waits until the element at `selector` exists and its text matches `pattern`, or fails with
+ *  `timeoutMsg`; returns that text. */
+export async function waitForText(browser, selector, pattern, timeoutMsg, timeout = 20_000) {
+  const element = browser.$(selector);
+  await browser.waitUntil(async () => (await element.isExisting()) && pattern.test(await element.getText()), {
+    timeout,
+    timeoutMsg,
+  });
+  return element.getText();
+}
+
 export async function rowCount(browser) {
   return (await browser.$$("#partner-table tbody tr[data-partner-name]")).length;
+}
+
+/** RFC 4180: quoted fields with doubled quotes, CRLF or LF line ends; rows of cells. */
+export function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c === '"') {
+      quoted = true;
+    } else if (c === ",") {
+      row.push(field);
+      field = "";
+    } else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = "";
+    } else {
+      field += c;
+    }
+  }
+  if (field !== "" || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** Opens the app's tab for `page` ("overview", "partners", "contracts", "reports", ...) and
+ *  waits until it is the selected one. */
+export async function openTab(browser, page) {
+  const tab = await browser.$(`#tab-${page}`);
+  await tab.waitForDisplayed({ timeout: 20_000, timeoutMsg: `the ${page} tab never appeared` });
+  await tab.click();
+  await browser.waitUntil(async () => (await tab.getAttribute("aria-selected")) === "true", {
+    timeout: 5_000,
+    timeoutMsg: `the ${page} tab was not selected after a click`,
+  });
+}
+
+const AXE_SOURCE = readFileSync(join(root, "node_modules/axe-core/axe.min.js"), "utf8");
+
+/**
+ * Runs axe-core (WCAG 2.1 A and AA rules) in the page over `context` (a CSS selector, or the
+ * whole document when omitted), injecting it through WebDriver's executeScript first, and
+ * fails listing every violation with the elements it was found on.
+ */
+export async function assertAccessible(browser, context = "body") {
+  await browser.execute(`if (!window.axe) { ${AXE_SOURCE}\n }`);
+  const violations = await browser.executeAsync((selector, done) => {
+    window.axe
+      .run(document.querySelector(selector) ?? document, {
+        runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+        resultTypes: ["violations"],
+      })
+      .then((results) =>
+        done(
+          results.violations.map((v) => ({
+            id: v.id,
+            impact: v.impact,
+            help: v.help,
+            nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5),
+          })),
+        ),
+      )
+      .catch((e) => done([{ id: "axe-error", impact: "critical", help: String(e), nodes: [] }]));
+  }, context);
+  if (violations.length > 0) {
+    const lines = violations.map((v) => `- ${v.id} (${v.impact}): ${v.help} at ${v.nodes.join(", ")}`);
+    throw new Error(`accessibility violations in ${context}:\n${lines.join("\n")}`);
+  }
+}
+
+/** The X window of the dialog titled `title`, once it is up, with the keyboard focus. */
+function dialogWindow(title) {
+  const window = execFileSync("xdotool", ["search", "--sync", "--name", title], { encoding: "utf8", timeout: 20_000 })
+    .trim()
+    .split("\n")[0];
+  execFileSync("xdotool", ["windowfocus", "--sync", window]);
+  return window;
+}
+
+/** Answers the save dialog titled `title` once it is up: types the whole `path` into its file
+ *  name field and saves (xdotool, as a person would). */
+export function answerSaveDialog(title, path) {
+  const window = dialogWindow(title);
+  execFileSync("xdotool", ["key", "--window", window, "ctrl+a"]);
+  execFileSync("xdotool", ["type", "--window", window, "--delay", "20", path]);
+  execFileSync("xdotool", ["key", "--window", window, "Return"]);
+}
+
+/** Answers the folder dialog titled `title` once it is up: types `folder` into its location
+ *  field (Ctrl+L) and picks it. */
+export function answerFolderDialog(title, folder) {
+  const window = dialogWindow(title);
+  execFileSync("xdotool", ["key", "--window", window, "ctrl+l"]);
+  execFileSync("xdotool", ["key", "--window", window, "ctrl+a"]);
+  execFileSync("xdotool", ["type", "--window", window, "--delay", "20", folder]);
+  // GTK completes the name inline with a selected "/"; drop it so Return picks the folder.
+  execFileSync("sleep", ["0.5"]);
+  execFileSync("xdotool", ["key", "--window", window, "Delete"]);
+  execFileSync("xdotool", ["key", "--window", window, "Return"]);
 }

@@ -164,6 +164,20 @@ describe("the catalogue shows each partner's health and the partner page its his
     assert.ok(lines.length >= 1, "the chart draws the latency");
     assert.match(await browser.$("#health-chart svg").getAttribute("aria-label"), /^Latency over the last 24 hours/);
 
+    // The health and latency timeline drawn in Rust: an SVG image with its states, described in words.
+    const timeline = browser.$("#health-timeline");
+    await timeline.waitForDisplayed({ timeout: 15_000, timeoutMsg: "the health timeline never showed" });
+    const timelineSrc = await timeline.getAttribute("src");
+    assert.match(timelineSrc, /^data:image\/svg\+xml/, "the timeline is an SVG drawn by ecosystem-charts");
+    const drawn = decodeURIComponent(timelineSrc);
+    assert.match(drawn, /unhealthy/, "the incident is a band of its own");
+    assert.match(drawn, /healthy/);
+    assert.match(await timeline.getAttribute("alt"), new RegExp(`^Health of ${PARTNER} over the last 24 hours`));
+    assert.ok(
+      await browser.execute((img) => img.complete && img.naturalWidth > 0, await timeline),
+      "the image decodes",
+    );
+
     const incidents = await browser.$$("#health-incidents tbody tr");
     assert.equal(incidents.length, 1, "one incident");
     const incident = await incidents[0].getText();

@@ -100,6 +100,61 @@ pub struct UsageChart {
     pub size: Size,
 }
 
+impl Size {
+    /// The size of the reports page's chart (and of its exports).
+    pub const WIDE: Size = Size {
+        width: 960,
+        height: 360,
+    };
+}
+
+impl UsageChart {
+    /// The most lines a usage chart draws: one colour each.
+    pub const MAX_SERIES: usize = SERIES_COLOURS.len();
+
+    /// A chart of one metric from flat rows `(label, day, value)`: one line per label, at most
+    /// `top` of them (the largest totals, largest first; ties by label), the title saying how
+    /// many were left out.
+    pub fn from_rows<'a>(
+        title: String,
+        unit: String,
+        rows: impl IntoIterator<Item = (&'a str, NaiveDate, f64)>,
+        top: usize,
+        size: Size,
+    ) -> UsageChart {
+        let mut series: Vec<(f64, UsageSeries)> = Vec::new();
+        let mut index: std::collections::HashMap<&'a str, usize> = std::collections::HashMap::new();
+        for (label, day, value) in rows {
+            let i = *index.entry(label).or_insert_with(|| {
+                series.push((
+                    0.0,
+                    UsageSeries {
+                        label: label.to_string(),
+                        points: Vec::new(),
+                    },
+                ));
+                series.len() - 1
+            });
+            series[i].0 += value;
+            series[i].1.points.push((day, value));
+        }
+        let all = series.len();
+        series.sort_by(|(a, x), (b, y)| b.total_cmp(a).then_with(|| x.label.cmp(&y.label)));
+        series.truncate(top);
+        let title = if all > series.len() {
+            format!("{title} (top {} of {all})", series.len())
+        } else {
+            title
+        };
+        UsageChart {
+            title,
+            unit,
+            series: series.into_iter().map(|(_, s)| s).collect(),
+            size,
+        }
+    }
+}
+
 /// The usage chart as an SVG document.
 pub fn usage_svg(chart: &UsageChart) -> Result<String> {
     render_svg(chart.size, |root| draw_usage(root, chart))
@@ -394,6 +449,123 @@ where
 }
 
 // ---------------------------------------------------------------------------------------
+// Uptime by month against the target
+
+/// Monthly uptime as bars against the target line: a bar at or above the target is green,
+/// one below it orange; a month without data has no bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UptimeChart {
+    pub title: String,
+    /// `(label, uptime in percent)`, in order; `None` for a month without data.
+    pub months: Vec<(String, Option<f64>)>,
+    /// The target in percent (99.9).
+    pub target: f64,
+    pub size: Size,
+}
+
+/// The uptime chart as an SVG document.
+pub fn uptime_svg(chart: &UptimeChart) -> Result<String> {
+    render_svg(chart.size, |root| draw_uptime(root, chart))
+}
+
+/// The uptime chart as a PNG file at `path`.
+pub fn uptime_png(chart: &UptimeChart, path: &Path) -> Result<()> {
+    render_png(chart.size, path, |root| draw_uptime(root, chart))
+}
+
+/// The lower end of the uptime axis: below the lowest value (or the target) by half its
+/// distance to 100, rounded down to a whole percent, so 99.9 sits well inside 99..100.
+pub fn uptime_floor(lowest: f64) -> f64 {
+    let lowest = lowest.clamp(0.0, 100.0);
+    (lowest - (100.0 - lowest) * 0.5 - 0.01).floor().max(0.0)
+}
+
+fn draw_uptime<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &UptimeChart) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    if chart.months.is_empty() {
+        return Err(ChartError::Empty("no month to draw"));
+    }
+    let values = chart.months.iter().filter_map(|(_, v)| *v);
+    let mut lowest = chart.target;
+    for v in values.clone() {
+        if !v.is_finite() || !(0.0..=100.0).contains(&v) {
+            return Err(ChartError::Invalid {
+                field: "uptime",
+                message: format!("{v} is not a percentage from 0 to 100"),
+            });
+        }
+        lowest = lowest.min(v);
+    }
+    if !chart.target.is_finite() || !(0.0..=100.0).contains(&chart.target) {
+        return Err(ChartError::Invalid {
+            field: "target",
+            message: format!("{} is not a percentage from 0 to 100", chart.target),
+        });
+    }
+    let low = uptime_floor(lowest);
+    let n = chart.months.len() as f64;
+    let labels: Vec<String> = chart.months.iter().map(|(l, _)| l.clone()).collect();
+
+    root.fill(&WHITE).map_err(draw_err)?;
+    let mut ctx = ChartBuilder::on(root)
+        .caption(&chart.title, ("sans-serif", 20).into_font().color(&INK))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d(-0.5..n - 0.5, low..100.0)
+        .map_err(draw_err)?;
+    ctx.configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(GRID)
+        .bold_line_style(GRID)
+        .axis_style(INK)
+        .label_style(("sans-serif", 13).into_font().color(&INK))
+        .x_labels(chart.months.len())
+        .y_labels(6)
+        .x_label_formatter(&|x: &f64| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|v: &f64| format!("{v:.1}"))
+        .y_desc("uptime (%)")
+        .draw()
+        .map_err(draw_err)?;
+    let (met, missed) = (RGBColor(0, 158, 115), RGBColor(213, 94, 0));
+    for (i, (_, value)) in chart.months.iter().enumerate() {
+        let Some(v) = value else { continue };
+        let x = i as f64;
+        let colour = if *v >= chart.target { met } else { missed };
+        ctx.draw_series(std::iter::once(Rectangle::new(
+            [(x - 0.3, low), (x + 0.3, v.max(low))],
+            colour.mix(0.8).filled(),
+        )))
+        .map_err(draw_err)?;
+    }
+    let target = chart.target;
+    ctx.draw_series(LineSeries::new(
+        [(-0.5, target), (n - 0.5, target)],
+        INK.stroke_width(2),
+    ))
+    .map_err(draw_err)?
+    .label(format!("target {target} %"))
+    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], INK.stroke_width(2)));
+    ctx.configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(GRID)
+        .label_font(("sans-serif", 13).into_font().color(&INK))
+        .draw()
+        .map_err(draw_err)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
 // Numbers
 
 /// A round upper bound for an axis: 1, 2 or 5 times a power of ten, at least `value`.
@@ -428,4 +600,29 @@ pub fn plain_number(v: f64) -> String {
         .replace(".0G", "G")
         .trim_end_matches(".00")
         .to_string()
+}
+
+#[cfg(test)]
+mod from_rows_tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_series_are_kept_largest_first_and_the_title_says_how_many_were_left_out() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 3, d).expect("a date");
+        let rows = [
+            ("small", day(1), 1.0),
+            ("big", day(1), 50.0),
+            ("mid", day(1), 10.0),
+            ("big", day(2), 50.0),
+            ("mid", day(2), 10.0),
+        ];
+        let chart = UsageChart::from_rows("calls".into(), "calls".into(), rows, 2, Size::WIDE);
+        let labels: Vec<&str> = chart.series.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["big", "mid"]);
+        assert_eq!(chart.series[0].points, vec![(day(1), 50.0), (day(2), 50.0)]);
+        assert_eq!(chart.title, "calls (top 2 of 3)");
+        let all = UsageChart::from_rows("calls".into(), "calls".into(), rows, 7, Size::WIDE);
+        assert_eq!(all.title, "calls");
+        assert_eq!(all.series.len(), 3);
+    }
 }

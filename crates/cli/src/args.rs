@@ -66,7 +66,8 @@ pub enum Command {
     #[command(subcommand)]
     Bench(crate::bench_report::AnyBench),
     /// Reports: `report usage` sums usage over a range of days, grouped and bucketed, with
-    /// totals and the change against the previous period (table, JSON or CSV)
+    /// totals and the change against the previous period (table, JSON or CSV);
+    /// `report quarterly` writes one partner's quarterly review (CSV and HTML, or JSON)
     #[command(subcommand)]
     Report(crate::report::ReportCommand),
     /// Set and show a partner's contract

@@ -40,6 +40,9 @@ pub enum BenchCommand {
     /// Build a year of health history for N partners (as retention leaves it) and print its
     /// size per table and the time to load one partner's health report
     History(BenchHistoryArgs),
+    /// Build N partners with contracts and six weeks of health changes, then time the
+    /// desktop app's Overview aggregation (`ecosystem_core::overview`)
+    Overview(BenchOverviewArgs),
     /// The loopback partners' server (started by `bench poll`; prints its ports, then serves)
     #[command(hide = true)]
     Serve {
@@ -115,6 +118,7 @@ pub fn run(command: BenchCommand) -> Result<ExitCode> {
     match command {
         BenchCommand::Poll(args) => poll(args),
         BenchCommand::History(args) => history(args),
+        BenchCommand::Overview(args) => overview(args),
         BenchCommand::Serve { listeners, hosts } => match hosts.as_deref() {
             Some(&[first, count]) => serve_hosts(first, count),
             _ => serve(listeners),
@@ -1225,4 +1229,225 @@ fn print_history(r: &HistoryReport) {
     if let Some(db) = &r.database {
         println!("kept in {}", db.display());
     }
+}
+
+// ----- bench overview -----
+
+#[derive(Debug, Args)]
+pub struct BenchOverviewArgs {
+    /// How many partners (each with a contract)
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub partners: u32,
+    /// Timed runs after one warm-up run
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub runs: u32,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// What `bench overview` prints.
+#[derive(Debug, Serialize)]
+struct OverviewBenchReport {
+    partners: u32,
+    contracts: u32,
+    health_transitions: u64,
+    setup_secs: f64,
+    runs: u32,
+    median_ms: f64,
+    fastest_ms: f64,
+    slowest_ms: f64,
+    unhealthy_or_degraded: u32,
+    sla_at_risk: u32,
+    decisions: u32,
+    /// Parts of the aggregation timed alone.
+    parts_fastest_ms: Vec<(String, f64)>,
+}
+
+/// Imports N standard-tier partners, each with a contract (end dates spread over the next
+/// 400 days, so a few in every month have their notice deadline near), records six weeks of
+/// checks every 6 hours through the real `HealthWriter` (every partner slow once in 20
+/// checks, one in 50 down for three checks a fortnight: about 17 transitions each, some SLAs
+/// breached, some partners degraded or down now), raises the due contract alerts, then times
+/// `overview::overview` on the registry's connection: the median, fastest and slowest of
+/// `--runs` runs after a warm-up run. Numbers are printed, never asserted.
+fn overview(args: BenchOverviewArgs) -> Result<ExitCode> {
+    use ecosystem_core::health::CheckOutcome;
+    use ecosystem_core::health_store::PartnerOutcome;
+    use ecosystem_core::integration::ErrorClass;
+    use ecosystem_core::{contract_alerts, overview, workspace};
+
+    let started = Instant::now();
+    let dir = std::env::temp_dir().join(format!("ecosystem-bench-overview-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(io("cannot create the bench directory"))?;
+    let _scratch = Scratch(dir.clone());
+    let db = dir.join("overview.db");
+    let mut registry = Registry::open(&db)?;
+    let now = SystemClock.now();
+    let today = now.date_naive();
+    eprintln!("registering {} partners with contracts...", args.partners);
+    // One workspace import: one transaction for every partner and contract.
+    let names: Vec<String> = (0..args.partners)
+        .map(|i| format!("bench-{i:05}"))
+        .collect();
+    let doc = workspace::WorkspaceFile {
+        format: workspace::FORMAT.into(),
+        version: workspace::VERSION,
+        exported_at: None,
+        partners: names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| workspace::PartnerRecord {
+                name: name.clone(),
+                kind: "mlflow".into(),
+                endpoint: format!("https://partner-{i}.example.com"),
+                tier: "standard".into(),
+                owner: Some(format!("owner-{}", i % 25)),
+                capabilities: Vec::new(),
+                tags: Vec::new(),
+                lifecycle: "active".into(),
+                depends_on: None,
+                health_check: HealthCheck::default(),
+                check: None,
+            })
+            .collect(),
+        contracts: names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| workspace::ContractRecord {
+                partner: name.clone(),
+                start: (today - chrono::Days::new(365)).to_string(),
+                end: (today + chrono::Days::new(31 + (i as u64 % 400))).to_string(),
+                notice_days: 30,
+                auto_renew: false,
+                sla_target: 99.9,
+                value: None,
+                currency: None,
+                sla: None,
+            })
+            .collect(),
+        settings: Default::default(),
+    };
+    workspace::import(&mut registry, "bench", &doc)?;
+    let ids: Vec<u32> = registry
+        .list_partners(&Default::default())?
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    const STEPS: u32 = 6 * 7 * 4;
+    eprintln!("recording {STEPS} rounds of checks...");
+    let mut writer = HealthWriter::new(Store::open(&db)?);
+    for step in 0..STEPS {
+        let at = now - chrono::Duration::hours(6 * i64::from(STEPS - step));
+        let batch: Vec<PartnerOutcome> = ids
+            .iter()
+            .map(|&partner_id| {
+                // One partner in 50 down for three checks a fortnight; every one slow once
+                // in 20 checks (degraded until the next check).
+                let down = partner_id % 50 == 0 && (step + partner_id) % 56 < 3;
+                let outcome = if down {
+                    CheckOutcome::failed(at, ErrorClass::TimedOut, "no answer", 10_000)
+                } else if (step + partner_id) % 20 == 10 {
+                    CheckOutcome::ok(at, 5_000)
+                } else {
+                    CheckOutcome::ok(at, 120)
+                };
+                PartnerOutcome {
+                    partner_id,
+                    outcome,
+                }
+            })
+            .collect();
+        writer.record(&batch)?;
+    }
+    contract_alerts::raise_due(&mut registry, now)?;
+    let transitions: i64 =
+        registry
+            .store()
+            .conn()
+            .query_row("SELECT count(*) FROM health_transitions", [], |r| r.get(0))?;
+    let transitions = u64::try_from(transitions).unwrap_or_default();
+    let setup_secs = started.elapsed().as_secs_f64();
+
+    eprintln!("timing the overview...");
+    let last = overview::overview(&registry)?;
+    let mut times = Vec::with_capacity(args.runs as usize);
+    for _ in 0..args.runs.max(1) {
+        let run = Instant::now();
+        overview::overview(&registry)?;
+        times.push(run.elapsed().as_secs_f64() * 1_000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    // Where the time goes: each part of the aggregation alone, the fastest of `--runs`.
+    let part = |f: &dyn Fn() -> Result<()>| -> Result<f64> {
+        let mut best = f64::MAX;
+        for _ in 0..args.runs.max(1) {
+            let run = Instant::now();
+            f()?;
+            best = best.min(run.elapsed().as_secs_f64() * 1_000.0);
+        }
+        Ok(best)
+    };
+    let conn = registry.store().conn();
+    let parts = vec![
+        (
+            "health states",
+            part(&|| {
+                ecosystem_core::health_store::HealthHistory::new(conn)
+                    .overview()
+                    .map(|_| ())
+            })?,
+        ),
+        (
+            "SLA terms",
+            part(&|| registry.all_resolved_sla_terms().map(|_| ()))?,
+        ),
+        (
+            "notice deadlines",
+            part(&|| contract_alerts::expiring(&registry, 30, now).map(|_| ()))?,
+        ),
+        (
+            "open alerts",
+            part(&|| contract_alerts::list_alerts(&registry, now, false).map(|_| ()))?,
+        ),
+    ];
+    let report = OverviewBenchReport {
+        partners: args.partners,
+        contracts: args.partners,
+        health_transitions: transitions,
+        setup_secs,
+        runs: u32::try_from(times.len()).unwrap_or(u32::MAX),
+        median_ms: times[times.len() / 2],
+        fastest_ms: times[0],
+        slowest_ms: times[times.len() - 1],
+        unhealthy_or_degraded: last.attention_total,
+        sla_at_risk: last.sla_at_risk_total,
+        decisions: last.decisions_total,
+        parts_fastest_ms: parts
+            .into_iter()
+            .map(|(name, ms)| (name.to_string(), ms))
+            .collect(),
+    };
+    match args.format {
+        Format::Json => crate::output::json(&report)?,
+        Format::Table => {
+            let r = &report;
+            println!(
+                "overview of {} partners ({} contracts, {} health transitions; setup {:.1} s)",
+                r.partners, r.contracts, r.health_transitions, r.setup_secs
+            );
+            println!(
+                "  {} runs: median {:.1} ms, fastest {:.1} ms, slowest {:.1} ms",
+                r.runs, r.median_ms, r.fastest_ms, r.slowest_ms
+            );
+            println!(
+                "  found {} unhealthy or degraded, {} SLAs at risk or breached, {} contracts \
+                 needing a decision",
+                r.unhealthy_or_degraded, r.sla_at_risk, r.decisions
+            );
+            for (name, ms) in &r.parts_fastest_ms {
+                println!("  {name} alone: {ms:.1} ms (fastest)");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,13 @@
 //!   (`bench report-export`, hidden) so nothing the generation or the reports left counts: the
 //!   same peak for both shows the export streams in constant memory.
 //!
+//! `ecosystem bench chart` measures the reports page's chart for a year of daily data, at
+//! month and week buckets grouped by partner (the top series drawn) and by metric: as the page
+//! first shows it (`usage_chart`: the chart's metric alone, then the SVG) and with the whole
+//! report that follows (`usage_report`: every metric and the previous period, then the SVG),
+//! plus the PNG export and a partner's health timeline over 90 days and 24 hours; p50, p95
+//! and max of `--runs` runs each.
+//!
 //! Numbers are printed, never asserted. `bench.rs` holds the poller's bench; `AnyBench` puts
 //! both under `ecosystem bench`.
 
@@ -21,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
 use clap::{Args, Subcommand};
-use ecosystem_core::report::{day_number, Bucket, GroupBy, UsageQuery};
+use ecosystem_core::report::{self, day_number, Bucket, GroupBy, UsageQuery};
 use ecosystem_core::{csv_export, Error, FixedClock, Result, Store};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +41,8 @@ pub enum AnyBench {
     Other(crate::bench::BenchCommand),
     /// Time the usage report (3.65 M rows by default) and the CSV export, with peak RSS
     Report(BenchReportArgs),
+    /// Time the reports page's chart (report + SVG), its PNG export and the health timeline
+    Chart(BenchChartArgs),
     /// One full-detail CSV export of a `bench report` database, in a process of its own (run
     /// by `bench report`; prints its figures as JSON)
     #[command(hide = true)]
@@ -52,6 +61,7 @@ pub fn run(command: AnyBench) -> Result<ExitCode> {
     match command {
         AnyBench::Other(command) => crate::bench::run(command),
         AnyBench::Report(args) => report(args),
+        AnyBench::Chart(args) => chart(args),
         AnyBench::ReportExport {
             database,
             days,
@@ -469,4 +479,376 @@ fn cpu_time() -> Duration {
             + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
     };
     tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+// ---------------------------------------------------------------------------------------
+// `bench chart`
+
+#[derive(Debug, Args)]
+pub struct BenchChartArgs {
+    /// How many partners
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub partners: u32,
+    /// How many metrics each partner reports
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub metrics: u32,
+    /// How many days of records (from 2025-01-01)
+    #[arg(long, value_name = "N", default_value_t = 365)]
+    pub days: u32,
+    /// Days of health history (one check a minute) for the timeline's partner
+    #[arg(long, value_name = "N", default_value_t = 90)]
+    pub health_days: u32,
+    /// Timed runs of each case (after one warm-up run)
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub runs: u32,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Serialize)]
+struct ChartTiming {
+    case: String,
+    /// Lines (usage) or bands (health) drawn, and the points of the lines.
+    series: usize,
+    points: usize,
+    /// The SVG's size (0 for the PNG).
+    svg_kb: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+    max_ms: f64,
+    /// The drawing alone (the chart's input made, to the SVG or PNG), p50 and max.
+    draw_p50_ms: f64,
+    draw_max_ms: f64,
+    /// CPU time (user + system, every thread) per run, averaged.
+    cpu_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct BenchChart {
+    partners: u32,
+    metrics: u32,
+    days: u32,
+    records: u64,
+    health_days: u32,
+    health_checks: u64,
+    runs: u32,
+    cases: Vec<ChartTiming>,
+}
+
+/// What one case measured: its figures from the warm-up run, and each run's whole time and
+/// drawing time, sorted.
+struct Timed<T> {
+    first: T,
+    times: Vec<Duration>,
+    draws: Vec<Duration>,
+    cpu_ms: f64,
+}
+
+/// Runs `f` once to warm up, then `runs` times. `f` gets a `draw` clock to start where the
+/// drawing begins (after the data is read).
+fn timed<T>(runs: u32, mut f: impl FnMut(&mut Instant) -> Result<T>) -> Result<Timed<T>> {
+    let mut draw = Instant::now();
+    let first = f(&mut draw)?;
+    let (mut times, mut draws) = (Vec::new(), Vec::new());
+    let cpu_before = cpu_time();
+    for _ in 0..runs {
+        let started = Instant::now();
+        draw = started;
+        std::hint::black_box(f(&mut draw)?);
+        times.push(started.elapsed());
+        draws.push(draw.elapsed());
+    }
+    let cpu_ms = ms(cpu_time() - cpu_before) / f64::from(runs);
+    times.sort();
+    draws.sort();
+    Ok(Timed {
+        first,
+        times,
+        draws,
+        cpu_ms,
+    })
+}
+
+impl<T> Timed<T> {
+    fn timing(&self, case: String, series: usize, points: usize, svg_bytes: usize) -> ChartTiming {
+        let (p50_ms, p95_ms, max_ms) = percentiles(&self.times);
+        let (draw_p50_ms, _, draw_max_ms) = percentiles(&self.draws);
+        ChartTiming {
+            case,
+            series,
+            points,
+            svg_kb: svg_bytes as f64 / 1024.0,
+            p50_ms,
+            p95_ms,
+            max_ms,
+            draw_p50_ms,
+            draw_max_ms,
+            cpu_ms: self.cpu_ms,
+        }
+    }
+}
+
+fn percentiles(times: &[Duration]) -> (f64, f64, f64) {
+    let at = |q: f64| {
+        let rank = ((q * times.len() as f64).ceil() as usize).clamp(1, times.len());
+        ms(times[rank - 1])
+    };
+    (at(0.50), at(0.95), ms(times[times.len() - 1]))
+}
+
+fn chart_error(e: ecosystem_charts::ChartError) -> Error {
+    Error::invalid("chart", e.to_string())
+}
+
+fn chart(args: BenchChartArgs) -> Result<ExitCode> {
+    use chrono::{DateTime, Utc};
+    use ecosystem_charts::Size;
+    use ecosystem_core::health::CheckOutcome;
+    use ecosystem_core::health_store::{HealthHistory, HealthWriter, PartnerOutcome};
+    use ecosystem_core::integration::ErrorClass;
+
+    if args.partners == 0
+        || args.metrics == 0
+        || args.days == 0
+        || args.runs == 0
+        || args.health_days == 0
+    {
+        return Err(Error::invalid(
+            "bench",
+            "--partners, --metrics, --days, --health-days and --runs must be at least 1",
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!("ecosystem-bench-chart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(io("cannot create the bench directory"))?;
+    let _scratch = Scratch(dir.clone());
+    let db = dir.join("bench.db");
+    let from = first_day();
+    let to = from + Days::new(u64::from(args.days) - 1);
+    eprintln!(
+        "generating {} records ({} partners x {} metrics x {} days)...",
+        u64::from(args.partners) * u64::from(args.metrics) * u64::from(args.days),
+        args.partners,
+        args.metrics,
+        args.days
+    );
+    let generate_args = BenchReportArgs {
+        partners: args.partners,
+        metrics: args.metrics,
+        days: args.days,
+        previous: false,
+        runs: args.runs,
+        format: args.format,
+    };
+    let records = generate(&db, &generate_args, from)?;
+
+    // The timeline's partner: a check a minute through the real writer, latency drifting
+    // over the day, a 40-minute outage every fifth day and a slow hour every third.
+    let now: DateTime<Utc> = DateTime::from_timestamp(1_767_225_600, 0).expect("a time"); // 2026-01-01
+    let start = now - chrono::Duration::days(i64::from(args.health_days));
+    eprintln!(
+        "recording {} days of health checks for one partner...",
+        args.health_days
+    );
+    let mut writer = HealthWriter::new(Store::open(&db)?);
+    let mut health_checks = 0u64;
+    let mut batch = Vec::with_capacity(1_440);
+    let mut at = start;
+    while at < now {
+        let minute = (at - start).num_minutes();
+        let (day, minute_of_day) = (minute / 1_440, minute % 1_440);
+        let latency = 80 + (minute_of_day as u32 * 7) % 60;
+        let outcome = if day % 5 == 4 && (600..640).contains(&minute_of_day) {
+            CheckOutcome::failed(at, ErrorClass::TimedOut, "no answer", 10_000)
+        } else if day % 3 == 1 && (300..360).contains(&minute_of_day) {
+            CheckOutcome::ok(at, latency * 12)
+        } else {
+            CheckOutcome::ok(at, latency)
+        };
+        batch.push(PartnerOutcome {
+            partner_id: 1,
+            outcome,
+        });
+        health_checks += 1;
+        if batch.len() == 1_440 {
+            writer.record(&batch)?;
+            batch.clear();
+        }
+        at += chrono::Duration::minutes(1);
+    }
+    if !batch.is_empty() {
+        writer.record(&batch)?;
+    }
+    drop(writer);
+
+    let store = Store::open(&db)?;
+    let conn = store.conn();
+    let clock = FixedClock::on(to + Days::new(1));
+    let mut cases = Vec::new();
+    for (group_by, bucket) in [
+        (GroupBy::Partner, Bucket::Month),
+        (GroupBy::Partner, Bucket::Week),
+        (GroupBy::Metric, Bucket::Month),
+        (GroupBy::Metric, Bucket::Week),
+    ] {
+        let query = UsageQuery {
+            from,
+            to,
+            partner: None,
+            group_by,
+            bucket,
+        };
+        // What the page waits for before its chart shows: `usage_chart`, the chart's metric
+        // alone.
+        eprintln!("reports page chart by {group_by}, {bucket}...");
+        let measured = timed(args.runs, |draw| {
+            let made = query.chart(conn, &clock, None)?;
+            *draw = Instant::now();
+            let chart = made
+                .chart
+                .ok_or_else(|| Error::invalid("bench", "the report has no usage"))?;
+            let svg = ecosystem_charts::usage_svg(&chart).map_err(chart_error)?;
+            let points = chart.series.iter().map(|s| s.points.len()).sum::<usize>();
+            Ok((chart.series.len(), points, svg.len()))
+        })?;
+        let (series, points, svg_len) = measured.first;
+        cases.push(measured.timing(
+            format!("chart by {group_by}, {bucket} + SVG"),
+            series,
+            points,
+            svg_len,
+        ));
+        // What follows it: `usage_report`, the whole report (every metric, the previous
+        // period) with the same chart.
+        eprintln!("whole report by {group_by}, {bucket}...");
+        let measured = timed(args.runs, |draw| {
+            let report = query.run(conn, &clock)?;
+            *draw = Instant::now();
+            let metric = report::chart_metric(&report, None)
+                .ok_or_else(|| Error::invalid("bench", "the report has no usage"))?;
+            let chart = report::usage_chart(&report, &metric);
+            let svg = ecosystem_charts::usage_svg(&chart).map_err(chart_error)?;
+            let points = chart.series.iter().map(|s| s.points.len()).sum::<usize>();
+            Ok((chart.series.len(), points, svg.len()))
+        })?;
+        let (series, points, svg_len) = measured.first;
+        cases.push(measured.timing(
+            format!("whole report by {group_by}, {bucket} + SVG"),
+            series,
+            points,
+            svg_len,
+        ));
+    }
+
+    // The PNG export of the first case's chart (the report already made: only the drawing).
+    eprintln!("PNG export of the chart...");
+    let usage = UsageQuery {
+        from,
+        to,
+        partner: None,
+        group_by: GroupBy::Partner,
+        bucket: Bucket::Month,
+    }
+    .chart(conn, &clock, None)?
+    .chart
+    .ok_or_else(|| Error::invalid("bench", "no usage"))?;
+    let png = dir.join("chart.png");
+    let measured = timed(args.runs, |_| {
+        ecosystem_charts::usage_png(&usage, &png).map_err(chart_error)
+    })?;
+    cases.push(measured.timing(
+        "PNG of the chart (by partner, month)".into(),
+        usage.series.len(),
+        usage.series.iter().map(|s| s.points.len()).sum(),
+        0,
+    ));
+
+    // The partner page's health timeline, as `partner_health_chart` draws it.
+    let history = HealthHistory::new(conn);
+    let ranges = [
+        (
+            format!("health timeline, {} days + SVG", args.health_days),
+            chrono::Duration::days(i64::from(args.health_days.min(90))),
+        ),
+        (
+            "health timeline, 24 hours + SVG".to_string(),
+            chrono::Duration::hours(24),
+        ),
+    ];
+    for (case, span) in ranges {
+        eprintln!("{case}...");
+        let measured = timed(args.runs, |draw| {
+            let chart = history
+                .timeline_chart(1, "bench-00000".into(), now - span, now, now, Size::WIDE)?
+                .ok_or_else(|| Error::invalid("bench", "no health history"))?;
+            *draw = Instant::now();
+            let svg = ecosystem_charts::health_svg(&chart).map_err(chart_error)?;
+            Ok((chart.bands.len(), chart.latency.len(), svg.len()))
+        })?;
+        let (series, points, svg_len) = measured.first;
+        cases.push(measured.timing(case, series, points, svg_len));
+    }
+
+    let result = BenchChart {
+        partners: args.partners,
+        metrics: args.metrics,
+        days: args.days,
+        records,
+        health_days: args.health_days,
+        health_checks,
+        runs: args.runs,
+        cases,
+    };
+    match args.format {
+        Format::Json => crate::output::json(&result)?,
+        Format::Table => {
+            println!(
+                "{} usage records ({} partners x {} metrics x {} days); {} health checks over {} days; {} runs per case",
+                result.records,
+                result.partners,
+                result.metrics,
+                result.days,
+                result.health_checks,
+                result.health_days,
+                result.runs
+            );
+            println!();
+            crate::output::table(
+                &[
+                    "CASE",
+                    "LINES/BANDS",
+                    "POINTS",
+                    "SVG",
+                    "P50",
+                    "P95",
+                    "MAX",
+                    "DRAW P50",
+                    "DRAW MAX",
+                    "CPU/RUN",
+                ],
+                &result
+                    .cases
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.case.clone(),
+                            c.series.to_string(),
+                            c.points.to_string(),
+                            if c.svg_kb > 0.0 {
+                                format!("{:.0} KB", c.svg_kb)
+                            } else {
+                                "-".into()
+                            },
+                            format!("{:.1} ms", c.p50_ms),
+                            format!("{:.1} ms", c.p95_ms),
+                            format!("{:.1} ms", c.max_ms),
+                            format!("{:.1} ms", c.draw_p50_ms),
+                            format!("{:.1} ms", c.draw_max_ms),
+                            format!("{:.0} ms", c.cpu_ms),
+                        ]
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@ mod maintenance;
 mod output;
 mod poll;
 mod report;
+mod review;
 mod sla;
 mod usage;
 mod watch;

@@ -26,6 +26,10 @@ pub enum ReportCommand {
     /// metric and bucketed by day, ISO week or month, with totals and the change against the
     /// previous period of the same length
     Usage(UsageArgs),
+    /// The quarterly review of one partner: monthly uptime against the SLA, incidents and
+    /// MTTR, usage and cost against the previous quarter, contract dates and service credits,
+    /// as a CSV file and a one-page HTML summary (or JSON)
+    Quarterly(crate::review::QuarterlyArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -92,6 +96,7 @@ fn as_flags(e: Error) -> Error {
 pub fn run(registry: &Registry, command: ReportCommand) -> Result<()> {
     match command {
         ReportCommand::Usage(args) => usage(registry, args),
+        ReportCommand::Quarterly(args) => crate::review::run(registry, args),
     }
 }
 

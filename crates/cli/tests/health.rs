@@ -1,15 +1,16 @@
 //! `ecosystem health` (the real binary) on a database seeded through the core API: the
 //! writer records checks as the poller will, the CLI reads them back.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use ecosystem_core::health::CheckOutcome;
 use ecosystem_core::health_store::{HealthWriter, PartnerOutcome};
 use ecosystem_core::integration::ErrorClass;
 use ecosystem_core::{NewPartner, PartnerKind, Registry, Store, Tier};
-use serde_json::Value;
+
+mod common;
+use common::{json, ok, run};
 
 struct Seeded {
     _dir: tempfile::TempDir,
@@ -58,33 +59,6 @@ fn seed() -> Seeded {
         "healthy, unhealthy, healthy: {transitions:?}"
     );
     Seeded { _dir: dir, db, now }
-}
-
-fn run(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ecosystem"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("USER", "ada")
-        .env_remove("ECOSYSTEM_DB")
-        .output()
-        .expect("run ecosystem")
-}
-
-fn ok(db: &Path, args: &[&str]) -> String {
-    let out = run(db, args);
-    assert!(
-        out.status.success(),
-        "`ecosystem {}` failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn json(db: &Path, args: &[&str]) -> Value {
-    let out = ok(db, args);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 
 #[test]

@@ -2,10 +2,12 @@
 //! and weekly windows, the next opening on the zone's wall clock across a DST change, bad
 //! input named by its flag, and the audit rows.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 
 use serde_json::Value;
+
+mod common;
 
 struct Workspace {
     _dir: tempfile::TempDir,
@@ -31,18 +33,11 @@ impl Workspace {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        run(&self.db, args)
+        common::run(&self.db, args)
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "`ecosystem {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
+        common::ok(&self.db, args)
     }
 
     fn json(&self, args: &[&str]) -> Value {
@@ -54,17 +49,6 @@ impl Workspace {
         let v = self.json(&["maintenance", "list", "--format", "json", "--now", now]);
         v.as_array().expect("an array").clone()
     }
-}
-
-fn run(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ecosystem"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("USER", "ada")
-        .env_remove("ECOSYSTEM_DB")
-        .output()
-        .expect("run ecosystem")
 }
 
 #[test]

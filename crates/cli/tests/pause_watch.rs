@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+mod common;
 mod support;
 
 use support::{Running, Stream};
@@ -53,14 +54,7 @@ impl Workspace {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "`ecosystem {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
+        common::succeeded(self.run(args), args)
     }
 
     /// Expects exit 2 and one stderr line; returns it.

@@ -3,22 +3,13 @@
 //! so every expected figure below is computed by hand from the outage it seeds.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use chrono::{DateTime, Utc};
-use ecosystem_core::health::CheckOutcome;
-use ecosystem_core::health_store::{HealthWriter, PartnerOutcome};
-use ecosystem_core::integration::ErrorClass;
-use ecosystem_core::{ContractInput, NewPartner, PartnerKind, Registry, Store, Tier};
-use serde_json::Value;
+use ecosystem_core::{PartnerKind, Registry};
+
+mod common;
+use common::{add_strategic, contract_2025, json, ok, record_one_hour_outage, run};
 
 const HOSTILE: &str = "=HYPERLINK(\"x\")";
-
-fn t(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .unwrap_or_else(|e| panic!("{text}: {e}"))
-        .with_timezone(&Utc)
-}
 
 struct Seeded {
     _dir: tempfile::TempDir,
@@ -35,76 +26,20 @@ fn seed() -> Seeded {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("ecosystem.db");
     let mut registry = Registry::open(&db).expect("open registry");
-    let mut ids = Vec::new();
-    for name in ["acme", HOSTILE, "nocontract"] {
-        let mut p = NewPartner::new(name, PartnerKind::Mlflow, "https://mlflow.example.com");
-        p.tier = Tier::Strategic;
-        ids.push(registry.add_partner(&p).expect("add partner").id);
-    }
-    for name in ["acme", HOSTILE] {
-        let mut contract = ContractInput::new(
-            "2025-01-01".parse().expect("date"),
-            "2026-01-01".parse().expect("date"),
-        );
-        contract.value = Some("120000.00".into());
-        contract.currency = Some("EUR".into());
-        registry.set_contract(name, &contract).expect("contract");
-    }
-    let failed = |at: &str| CheckOutcome::failed(t(at), ErrorClass::Unreachable, "refused", 3);
-    let mut batch = Vec::new();
-    for outcome in [
-        CheckOutcome::ok(t("2025-03-31T00:00:00Z"), 120),
-        failed("2025-04-10T00:00:00Z"),
-        failed("2025-04-10T00:00:30Z"),
-        CheckOutcome::ok(t("2025-04-10T01:00:00Z"), 130),
-        CheckOutcome::ok(t("2025-04-10T01:00:30Z"), 140),
-    ] {
-        batch.push(PartnerOutcome {
-            partner_id: ids[0],
-            outcome,
-        });
-    }
-    for &partner_id in &ids[1..] {
-        batch.push(PartnerOutcome {
-            partner_id,
-            outcome: CheckOutcome::ok(t("2025-03-31T00:00:00Z"), 100),
-        });
-    }
-    let mut writer = HealthWriter::new(Store::open(&db).expect("open writer"));
-    let transitions = writer.record(&batch).expect("record");
+    let ids = add_strategic(
+        &mut registry,
+        &["acme", HOSTILE, "nocontract"],
+        PartnerKind::Mlflow,
+        "https://mlflow.example.com",
+    );
+    contract_2025(&mut registry, &["acme", HOSTILE]);
+    let transitions = record_one_hour_outage(&db, &ids, "2025-03-31T00:00:00Z");
     assert_eq!(
         transitions.len(),
         5,
         "acme: healthy, unhealthy, healthy; the others: healthy: {transitions:?}"
     );
     Seeded { _dir: dir, db }
-}
-
-fn run(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ecosystem"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("USER", "ada")
-        .env_remove("ECOSYSTEM_DB")
-        .output()
-        .expect("run ecosystem")
-}
-
-fn ok(db: &Path, args: &[&str]) -> String {
-    let out = run(db, args);
-    assert!(
-        out.status.success(),
-        "`ecosystem {}` failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn json(db: &Path, args: &[&str]) -> Value {
-    let out = ok(db, args);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 
 /// Runs a command that must be refused as bad input; returns its one stderr line.

@@ -810,7 +810,8 @@ pub struct WriterTotals {
 /// thread records them in batches (up to `max_batch` outcomes or `max_delay`, whichever comes
 /// first) and gives each batch's transitions to a callback (notifications, UI events). Every
 /// hour (the first time five minutes after it starts) the thread also runs the history's
-/// retention ([`HealthWriter::run_retention`] with [`Retention::default`]).
+/// retention ([`HealthWriter::run_retention`] with the workspace's
+/// [`HealthWriter::configured_retention`], read again each time).
 ///
 /// Outcomes wait in a queue under a mutex. The writer is woken when the queue stops being
 /// empty (which starts a batch's `max_delay`), when it holds `max_batch`, and when the last
@@ -1004,7 +1005,11 @@ impl HealthWriterSink {
                     }
                     if std::time::Instant::now() >= next_retention {
                         next_retention = std::time::Instant::now() + RETENTION_EVERY;
-                        if let Err(e) = writer.run_retention(clock.now(), &Retention::default()) {
+                        let retention = writer.configured_retention().unwrap_or_else(|e| {
+                            tracing::error!(error = %e, "history settings not read; defaults kept");
+                            Retention::default()
+                        });
+                        if let Err(e) = writer.run_retention(clock.now(), &retention) {
                             tracing::error!(error = %e, "health history retention failed");
                         }
                     }

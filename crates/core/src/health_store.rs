@@ -4,11 +4,13 @@
 //!
 //! What is kept (migration 4, unix seconds UTC):
 //! - `health_samples`: one row per check, `(partner_id, at)` primary key, WITHOUT ROWID, about
-//!   20 bytes on disk. Short-lived: [`Retention::raw_sample_days`] (3 by default).
+//!   20 bytes on disk. Short-lived: [`Retention::raw_sample_days`] (3 by default; the
+//!   `history.raw_days` setting).
 //! - `health_current`: each partner's state, since when and why, its counters and holds.
 //! - `health_transitions`: every change of shown state, kept forever; uptime, incidents and
 //!   SLA are computed from these, time-weighted, never from sample counts.
-//! - `health_rollups`: per minute (kept 24 h), hour (90 days) and UTC day (kept), updated in
+//! - `health_rollups`: per minute (kept 24 h), hour (90 days by default; the
+//!   `history.hour_rollup_days` setting) and UTC day (kept), updated in
 //!   the same transaction as the samples: checks, ok / degraded / failed counts, latency sum
 //!   and max, and a histogram over [`LATENCY_BUCKETS_MS`]. Latency figures count successful
 //!   checks only (ok or degraded): a timeout's latency is the timeout, not the platform's.
@@ -199,6 +201,27 @@ impl Default for Retention {
             minute_rollup_hours: 24,
             hour_rollup_days: 90,
         }
+    }
+}
+
+impl Retention {
+    /// The retention the workspace settings describe (`history.raw_days`,
+    /// `history.hour_rollup_days`, see [`crate::workspace::SETTINGS`]); absent settings take
+    /// the defaults. A stored value out of range is an error naming the setting.
+    pub fn from_settings<'a>(
+        settings: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Retention> {
+        let mut retention = Retention::default();
+        for (key, value) in settings {
+            let field = match key {
+                "history.raw_days" => &mut retention.raw_sample_days,
+                "history.hour_rollup_days" => &mut retention.hour_rollup_days,
+                _ => continue,
+            };
+            crate::workspace::validate_setting(key, value)?;
+            *field = value.parse().unwrap_or(*field);
+        }
+        Ok(retention)
     }
 }
 
@@ -607,6 +630,19 @@ impl HealthWriter {
         self.cache.partners.remove(&partner_id);
         self.cache.written(self.store.conn(), was_valid);
         Ok(produced)
+    }
+
+    /// The retention the workspace's settings ask for now, read from the writer's connection
+    /// (so a change made in the app applies at the next retention run).
+    pub fn configured_retention(&self) -> Result<Retention> {
+        let mut stmt = self
+            .store
+            .conn()
+            .prepare_cached("SELECT key, value FROM settings WHERE key LIKE 'history.%'")?;
+        let stored: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Retention::from_settings(stored.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
     /// Deletes raw samples and minute/hour rollups past their horizon (transitions and day
@@ -1455,6 +1491,144 @@ impl<'c> HealthHistory<'c> {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// The health timeline chart
+
+impl<'c> HealthHistory<'c> {
+    /// The partner's health timeline over `[from, to]` as `ecosystem_charts::health_svg`
+    /// draws it (see [`timeline_chart`]), read from the transitions and the samples or
+    /// rollups the range calls for; `None` when the range holds no check and no known state.
+    #[allow(clippy::too_many_arguments)]
+    pub fn timeline_chart(
+        &self,
+        partner_id: u32,
+        title: String,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+        size: ecosystem_charts::Size,
+    ) -> Result<Option<ecosystem_charts::HealthChart>> {
+        let (before, after) = self.timeline(partner_id, from, to)?;
+        let series = self.series(partner_id, from, to, now)?;
+        Ok(timeline_chart(
+            title,
+            from,
+            to,
+            before.as_ref(),
+            &after,
+            &series,
+            size,
+        ))
+    }
+}
+
+/// How a state is drawn.
+fn band_of(state: HealthState) -> ecosystem_charts::Band {
+    use ecosystem_charts::Band;
+    match state {
+        HealthState::Unknown => Band::Unknown,
+        HealthState::Healthy => Band::Healthy,
+        HealthState::Degraded => Band::Degraded,
+        HealthState::Unhealthy => Band::Unhealthy,
+        HealthState::Paused => Band::Paused,
+        HealthState::Maintenance => Band::Maintenance,
+    }
+}
+
+/// The chart's input from stored history over `[from, to]`:
+/// - **bands**: the state in force at `from` (`prior`, the last transition at or before it;
+///   unknown without one) and every transition after it, each band running to the next
+///   change, clipped to the range, neighbours of the same state merged;
+/// - **latency**: each check's latency (raw samples), or each bucket's mean over its
+///   successful checks (rollups), a bucket starting before `from` moved to `from`. The line
+///   breaks at a failed check, at a bucket with no successful check, at a missing bucket and,
+///   for raw samples, where checks stop for more than three times their usual interval.
+///
+/// `None` when there is nothing to draw: no latency at all and no known state in the range.
+pub fn timeline_chart(
+    title: String,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    prior: Option<&StoredTransition>,
+    after: &[StoredTransition],
+    series: &Series,
+    size: ecosystem_charts::Size,
+) -> Option<ecosystem_charts::HealthChart> {
+    let mut bands: Vec<(DateTime<Utc>, DateTime<Utc>, HealthState)> = Vec::new();
+    let mut push = |start: DateTime<Utc>, end: DateTime<Utc>, state: HealthState| {
+        if end <= start {
+            return;
+        }
+        match bands.last_mut() {
+            Some(last) if last.2 == state && last.1 == start => last.1 = end,
+            _ => bands.push((start, end, state)),
+        }
+    };
+    let mut state = prior.map_or(HealthState::Unknown, |t| t.transition.to);
+    let mut cursor = from;
+    for t in after.iter().map(|t| &t.transition) {
+        let at = t.at.clamp(from, to);
+        push(cursor, at, state);
+        state = t.to;
+        cursor = cursor.max(at);
+    }
+    push(cursor, to, state);
+
+    let mut latency: Vec<(DateTime<Utc>, Option<f64>)> = Vec::new();
+    match series {
+        Series::Samples(samples) => {
+            let mut gaps: Vec<i64> = samples
+                .windows(2)
+                .map(|w| (w[1].at - w[0].at).num_seconds())
+                .collect();
+            gaps.sort_unstable();
+            let usual = gaps.get(gaps.len() / 2).copied().unwrap_or(0).max(1);
+            let mut last: Option<DateTime<Utc>> = None;
+            for s in samples.iter().filter(|s| s.at >= from && s.at <= to) {
+                if let Some(prev) = last {
+                    if (s.at - prev).num_seconds() > 3 * usual {
+                        latency.push((prev + Duration::seconds(1), None));
+                    }
+                }
+                let ok = s.outcome != SampleOutcome::Failed;
+                latency.push((s.at, ok.then_some(f64::from(s.latency_ms))));
+                last = Some(s.at);
+            }
+        }
+        Series::Rollups(rollups) => {
+            let mut last: Option<&Rollup> = None;
+            for r in rollups.iter().filter(|r| r.start <= to) {
+                if let Some(prev) = last {
+                    let step = Duration::seconds(prev.resolution.seconds());
+                    if r.start - prev.start > step {
+                        latency.push(((prev.start + step).max(from), None));
+                    }
+                }
+                let succeeded = r.ok + r.degraded;
+                let mean = (succeeded > 0).then(|| r.latency_sum_ms as f64 / succeeded as f64);
+                latency.push((r.start.max(from), mean));
+                last = Some(r);
+            }
+        }
+    }
+
+    let known = bands.iter().any(|b| b.2 != HealthState::Unknown);
+    if !known && latency.iter().all(|(_, v)| v.is_none()) {
+        return None;
+    }
+    Some(ecosystem_charts::HealthChart {
+        title,
+        from,
+        to,
+        bands: bands
+            .into_iter()
+            .map(|(start, end, state)| (start, end, band_of(state)))
+            .collect(),
+        latency,
+        size,
+    })
+}
+
 /// A non-negative counter column.
 fn count(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
     Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0))
@@ -1738,5 +1912,231 @@ mod tests {
         let p95 = histogram_quantile(&hist, 950, 0.95).unwrap();
         assert!((50..=100).contains(&p50), "p50 {p50} in (50, 100]");
         assert!((750..=950).contains(&p95), "p95 {p95} in (750, 950]");
+    }
+}
+
+#[cfg(test)]
+mod timeline_chart_tests {
+    use super::*;
+    use ecosystem_charts::{Band, Size};
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        from_unix(1_750_000_000 + secs)
+    }
+
+    fn change(id: i64, secs: i64, from: HealthState, to: HealthState) -> StoredTransition {
+        StoredTransition {
+            id,
+            transition: Transition {
+                at: at(secs),
+                from,
+                to,
+                reason: "test".into(),
+                error_class: None,
+            },
+        }
+    }
+
+    fn sample(secs: i64, latency_ms: u32, outcome: SampleOutcome) -> Sample {
+        Sample {
+            at: at(secs),
+            latency_ms,
+            outcome,
+            error_class: None,
+        }
+    }
+
+    fn chart(
+        from: i64,
+        to: i64,
+        prior: Option<&StoredTransition>,
+        after: &[StoredTransition],
+        series: &Series,
+    ) -> Option<ecosystem_charts::HealthChart> {
+        timeline_chart(
+            "p".into(),
+            at(from),
+            at(to),
+            prior,
+            after,
+            series,
+            Size::default(),
+        )
+    }
+
+    #[test]
+    fn bands_start_with_the_state_in_force_and_are_clipped_to_the_range() {
+        use HealthState::*;
+        // Healthy since long before the range, unhealthy inside it, then healthy again.
+        let prior = change(1, -10_000, Unknown, Healthy);
+        let after = [
+            change(2, 1_000, Healthy, Unhealthy),
+            change(3, 2_000, Unhealthy, Healthy),
+        ];
+        let c = chart(0, 3_000, Some(&prior), &after, &Series::Samples(vec![])).unwrap();
+        assert_eq!(
+            c.bands,
+            vec![
+                (at(0), at(1_000), Band::Healthy),
+                (at(1_000), at(2_000), Band::Unhealthy),
+                (at(2_000), at(3_000), Band::Healthy),
+            ]
+        );
+        // Without a prior transition the start is unknown; a change of the same state (a
+        // maintenance that ends into healthy after healthy, say) merges with its neighbour.
+        let after = [
+            change(1, 500, Unknown, Healthy),
+            change(2, 700, Healthy, Healthy),
+        ];
+        let c = chart(0, 1_000, None, &after, &Series::Samples(vec![])).unwrap();
+        assert_eq!(
+            c.bands,
+            vec![
+                (at(0), at(500), Band::Unknown),
+                (at(500), at(1_000), Band::Healthy),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_latency_line_breaks_at_failures_and_where_checks_stop() {
+        let samples = vec![
+            sample(0, 100, SampleOutcome::Ok),
+            sample(60, 110, SampleOutcome::Slow),
+            sample(120, 10_000, SampleOutcome::Failed),
+            sample(180, 90, SampleOutcome::Ok),
+            // Ten minutes with no check: the poller was stopped.
+            sample(780, 95, SampleOutcome::Ok),
+            sample(840, 97, SampleOutcome::Ok),
+        ];
+        let prior = change(1, -60, HealthState::Unknown, HealthState::Healthy);
+        let c = chart(0, 900, Some(&prior), &[], &Series::Samples(samples)).unwrap();
+        let values: Vec<Option<f64>> = c.latency.iter().map(|(_, v)| *v).collect();
+        assert_eq!(
+            values,
+            vec![
+                Some(100.0),
+                Some(110.0),
+                None,
+                Some(90.0),
+                None,
+                Some(95.0),
+                Some(97.0)
+            ]
+        );
+        assert_eq!(
+            c.latency[4].0,
+            at(181),
+            "the break sits right after the last check"
+        );
+    }
+
+    #[test]
+    fn a_missing_or_failed_rollup_breaks_the_line_and_an_early_bucket_starts_at_the_range() {
+        let rollup = |secs: i64, ok: u64, failed: u64, sum: u64| Rollup {
+            start: at(secs),
+            resolution: Resolution::Hour,
+            checks: ok + failed,
+            ok,
+            degraded: 0,
+            failed,
+            latency_sum_ms: sum,
+            latency_max_ms: sum,
+            histogram: [0; BINS],
+        };
+        let rollups = vec![
+            rollup(-1_800, 2, 0, 300),
+            rollup(1_800, 1, 0, 120),
+            // 5400 missing
+            rollup(9_000, 0, 60, 0),
+            rollup(12_600, 4, 0, 400),
+        ];
+        let prior = change(1, -7_200, HealthState::Unknown, HealthState::Healthy);
+        let c = chart(0, 14_400, Some(&prior), &[], &Series::Rollups(rollups)).unwrap();
+        assert_eq!(
+            c.latency,
+            vec![
+                (at(0), Some(150.0)),
+                (at(1_800), Some(120.0)),
+                (at(5_400), None),
+                (at(9_000), None),
+                (at(12_600), Some(100.0)),
+            ]
+        );
+        // It draws.
+        assert!(ecosystem_charts::health_svg(&c)
+            .unwrap()
+            .starts_with("<svg"));
+    }
+
+    #[test]
+    fn the_chart_is_read_from_what_the_writer_stored() {
+        use crate::{FixedClock, NewPartner, PartnerKind, Registry};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ecosystem.db");
+        let clock = std::sync::Arc::new(FixedClock(at(0)));
+        let mut registry = Registry::new(Store::open(&path).unwrap(), "tester", clock);
+        let new = NewPartner::new("p", PartnerKind::Http, "https://p.example.com/health");
+        let id = registry.add_partner(&new).unwrap().id;
+        let mut writer = HealthWriter::new(Store::open(&path).unwrap());
+        // Ten good checks, ten failures (past any tier's threshold), ten good checks.
+        let batch: Vec<PartnerOutcome> = (0..30)
+            .map(|i| PartnerOutcome {
+                partner_id: id,
+                outcome: if (10..20).contains(&i) {
+                    CheckOutcome::failed(at(i * 60), ErrorClass::TimedOut, "no answer", 10_000)
+                } else {
+                    CheckOutcome::ok(at(i * 60), 100 + i as u32)
+                },
+            })
+            .collect();
+        writer.record(&batch).unwrap();
+        let history = HealthHistory::new(registry.store().conn());
+        let c = history
+            .timeline_chart(id, "p".into(), at(-3_600), at(1_800), at(1_800), Size::WIDE)
+            .unwrap()
+            .expect("a chart");
+        let states: Vec<Band> = c.bands.iter().map(|b| b.2).collect();
+        assert_eq!(
+            states,
+            [Band::Unknown, Band::Healthy, Band::Unhealthy, Band::Healthy]
+        );
+        assert_eq!(
+            c.bands[0].0,
+            at(-3_600),
+            "the range starts before the first check"
+        );
+        assert_eq!(c.bands.last().unwrap().1, at(1_800));
+        assert_eq!(c.latency.len(), 30);
+        assert_eq!(c.latency.iter().filter(|(_, v)| v.is_none()).count(), 10);
+        // An hour before any check: nothing to draw.
+        let none = history
+            .timeline_chart(
+                id,
+                "p".into(),
+                at(-7_200),
+                at(-3_600),
+                at(1_800),
+                Size::WIDE,
+            )
+            .unwrap();
+        assert_eq!(none, None);
+    }
+
+    #[test]
+    fn a_range_with_no_check_and_no_known_state_has_nothing_to_draw() {
+        assert_eq!(chart(0, 3_600, None, &[], &Series::Samples(vec![])), None);
+        assert_eq!(
+            chart(0, 86_400 * 90, None, &[], &Series::Rollups(vec![])),
+            None
+        );
+        // Only failures and no state known yet: still nothing to draw a line or band from.
+        let failed = vec![sample(60, 10_000, SampleOutcome::Failed)];
+        assert_eq!(chart(0, 3_600, None, &[], &Series::Samples(failed)), None);
+        // A known state with no check in the range (paused all along) is drawn as its band.
+        let prior = change(1, -60, HealthState::Healthy, HealthState::Paused);
+        let c = chart(0, 3_600, Some(&prior), &[], &Series::Samples(vec![])).unwrap();
+        assert_eq!(c.bands, vec![(at(0), at(3_600), Band::Paused)]);
+        assert!(c.latency.is_empty());
     }
 }

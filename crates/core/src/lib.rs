@@ -7,12 +7,14 @@
 //! It knows nothing of Tauri or HTTP: the desktop shell and the `ecosystem` CLI are thin
 //! layers over this crate, and connectors implement its traits.
 
+pub mod audit_view;
 pub mod clock;
 pub mod contract_alerts;
 pub mod credential_store;
 pub mod credentials;
 pub mod csv_export;
 pub mod custom_check;
+pub mod demo;
 pub mod error;
 pub mod health;
 pub mod health_state;
@@ -22,9 +24,12 @@ pub mod maintenance;
 pub mod model;
 pub mod money;
 pub mod notify;
+pub mod overview;
 pub mod registry;
 pub mod report;
+pub mod review;
 pub mod secret;
+pub mod settings_view;
 pub mod sla;
 pub mod sla_terms;
 pub mod store;

@@ -54,6 +54,8 @@ SELECT p.id, p.name, p.kind, p.endpoint, p.tier, p.owner, p.lifecycle, parent.na
           (SELECT tag FROM partner_tags t WHERE t.partner_id = p.id ORDER BY t.position))
 FROM partners p LEFT JOIN partners parent ON parent.id = p.parent_id";
 
+const SELECT_PARTNER_ID: &str = "SELECT p.id FROM partners p";
+
 const SELECT_CONTRACT: &str = "
 SELECT p.name, c.start_date, c.end_date, c.notice_days, c.auto_renew, c.sla_target, c.value_minor, c.currency
 FROM contracts c JOIN partners p ON p.id = c.partner_id";
@@ -224,6 +226,15 @@ impl Registry {
         self.partner(name)
     }
 
+    /// How many partners the registry holds, without reading them.
+    pub fn partner_count(&self) -> Result<u32> {
+        let n: i64 = self
+            .store
+            .conn()
+            .query_row("SELECT count(*) FROM partners", [], |r| r.get(0))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     /// Partners matching every criterion of `filter`, ordered by name.
     pub fn list_partners(&self, filter: &PartnerFilter) -> Result<Vec<Partner>> {
         let (sql, args) = partner_query(filter);
@@ -232,6 +243,78 @@ impl Registry {
         let rows = stmt.query_map(params_from_iter(args.iter()), partner_from_row)?;
         rows.map(|r| r.map_err(Error::from).and_then(|r| r))
             .collect()
+    }
+
+    /// The ids of the partners matching every criterion of `filter` and, when given, whose
+    /// current health state (as the catalogue's badges show it: `unknown` before the first
+    /// check) is `state`; ordered by name like [`Registry::list_partners`]. The catalogue holds
+    /// the records and asks only for ids, so narrowing 10,000 partners moves a few kilobytes.
+    pub fn list_partner_ids(
+        &self,
+        filter: &PartnerFilter,
+        state: Option<crate::health_state::HealthState>,
+    ) -> Result<Vec<u32>> {
+        let (sql, args) = partner_query_with(SELECT_PARTNER_ID, filter, state);
+        let conn = self.store.conn();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, u32>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records what a connection test found, as an audit row on the partner: whether it passed
+    /// and which capabilities answered. [`Registry::capability_verifications`] reads it back.
+    pub fn record_connection_test(
+        &mut self,
+        partner: &str,
+        passed: bool,
+        capabilities: &[(String, bool)],
+    ) -> Result<()> {
+        let detail = serde_json::json!({
+            "passed": passed,
+            "capabilities": capabilities
+                .iter()
+                .map(|(name, ok)| (name.clone(), serde_json::Value::Bool(*ok)))
+                .collect::<serde_json::Map<_, _>>(),
+        });
+        self.write(|w| {
+            w.partner_id(partner)?;
+            w.audit(CONNECTION_TEST_ACTION, "partner", partner, Some(&detail))
+        })
+    }
+
+    /// Each of the partner's declared capabilities with the last time a connection test
+    /// verified it (`None`: never), then any other capability a test has verified (the probes a
+    /// connector runs), from the rows [`Registry::record_connection_test`] wrote.
+    pub fn capability_verifications(&self, partner: &str) -> Result<Vec<CapabilityVerification>> {
+        let record = self.partner(partner)?;
+        let conn = self.store.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.key, max(a.at) FROM audit_log a, json_each(a.detail, '$.capabilities') c
+             WHERE a.entity = 'partner' AND a.subject = ?1 AND a.action = ?2 AND c.value = 1
+             GROUP BY c.key",
+        )?;
+        let mut verified: std::collections::BTreeMap<String, String> = stmt
+            .query_map(params![partner, CONNECTION_TEST_ACTION], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut list: Vec<CapabilityVerification> = record
+            .capabilities
+            .into_iter()
+            .map(|name| CapabilityVerification {
+                last_verified: verified.remove(&name),
+                name,
+            })
+            .collect();
+        list.extend(
+            verified
+                .into_iter()
+                .map(|(name, at)| CapabilityVerification {
+                    name,
+                    last_verified: Some(at),
+                }),
+        );
+        Ok(list)
     }
 
     /// The query plan SQLite picks for `filter`; tests use it to prove indexes are used.
@@ -319,6 +402,33 @@ impl Registry {
             return Ok(None);
         };
         terms.resolve(&contract_input(&contract)).map(Some)
+    }
+
+    /// Every contract's full terms with its partner's id and name, ordered by name, leaving
+    /// out contracts whose target rounds to no SLA at all (0 %), as `sla::current_status`
+    /// does: what the overview computes every partner's current SLA window from.
+    pub fn all_resolved_sla_terms(&self) -> Result<Vec<(u32, String, crate::sla::SlaTerms)>> {
+        let conn = self.store.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT p.name, p.id FROM contracts c JOIN partners p ON p.id = c.partner_id",
+        )?;
+        let ids = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))?
+            .collect::<rusqlite::Result<std::collections::HashMap<String, u32>>>()?;
+        let mut all = Vec::new();
+        for contract in self.contracts()? {
+            let Some(&id) = ids.get(&contract.partner) else {
+                continue;
+            };
+            if crate::sla_terms::target_percent(contract.sla_target)? == crate::sla::Percent::ZERO {
+                continue;
+            }
+            if let Some(terms) = sla_terms_row(conn, i64::from(id))? {
+                let resolved = terms.resolve(&contract_input(&contract))?;
+                all.push((id, contract.partner, resolved));
+            }
+        }
+        Ok(all)
     }
 
     /// Contracts of partners not offboarded that have not ended and whose notice deadline
@@ -778,6 +888,18 @@ impl Registry {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// The audit action of a recorded connection test.
+const CONNECTION_TEST_ACTION: &str = "partner.connection_test";
+
+/// One capability of a partner and when a connection test last verified it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CapabilityVerification {
+    pub name: String,
+    /// When a connection test last found it working (RFC 3339); `None`: never.
+    pub last_verified: Option<String>,
 }
 
 /// A custom HTTP partner's stored check definition.
@@ -1461,7 +1583,16 @@ fn contract_from_row(r: &Row<'_>) -> RowResult<Contract> {
 /// Builds the one query behind partner search: only the criteria given appear in it, each
 /// as an indexed lookup, and every value is a bound parameter.
 fn partner_query(filter: &PartnerFilter) -> (String, Vec<String>) {
-    let mut sql = String::from(SELECT_PARTNER);
+    partner_query_with(SELECT_PARTNER, filter, None)
+}
+
+/// [`partner_query`] selecting `head`, optionally narrowed to one current health state.
+fn partner_query_with(
+    head: &str,
+    filter: &PartnerFilter,
+    state: Option<crate::health_state::HealthState>,
+) -> (String, Vec<String>) {
+    let mut sql = String::from(head);
     let mut args: Vec<String> = Vec::new();
     let mut clauses: Vec<String> = Vec::new();
     let bind = |args: &mut Vec<String>, value: &str| {
@@ -1494,6 +1625,17 @@ fn partner_query(filter: &PartnerFilter) -> (String, Vec<String>) {
             "p.id IN (SELECT partner_id FROM partner_tags WHERE tag = {})",
             bind(&mut args, tag)
         ));
+    }
+    match state {
+        None => {}
+        // A partner never checked has no row: unknown is "no row saying otherwise".
+        Some(crate::health_state::HealthState::Unknown) => clauses.push(
+            "p.id NOT IN (SELECT partner_id FROM health_current WHERE state <> 'unknown')".into(),
+        ),
+        Some(state) => clauses.push(format!(
+            "p.id IN (SELECT partner_id FROM health_current WHERE state = {})",
+            bind(&mut args, state.as_str())
+        )),
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
         match fts_query(text) {

@@ -38,6 +38,9 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::model::Tier;
 
+mod chart;
+pub use chart::{chart_metric, usage_chart, ReportChart};
+
 /// The longest range a report covers: ten years, leap days included.
 pub const MAX_RANGE_DAYS: u32 = 3653;
 
@@ -780,17 +783,17 @@ mod tests {
     use crate::store::Store;
     use chrono::{DateTime, Utc};
 
-    fn d(text: &str) -> NaiveDate {
+    pub(super) fn d(text: &str) -> NaiveDate {
         text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
     }
 
     /// A database with partners (name, tier) and metrics (name, unit); records go in with
     /// [`record`], straight into `usage_records` as the collector stores them.
-    fn store(partners: &[(&str, &str)], metrics: &[(&str, &str)]) -> Store {
+    pub(super) fn store(partners: &[(&str, &str)], metrics: &[(&str, &str)]) -> Store {
         fill(Store::open_in_memory().unwrap(), partners, metrics)
     }
 
-    fn fill(store: Store, partners: &[(&str, &str)], metrics: &[(&str, &str)]) -> Store {
+    pub(super) fn fill(store: Store, partners: &[(&str, &str)], metrics: &[(&str, &str)]) -> Store {
         for (name, tier) in partners {
             store
                 .conn()
@@ -814,7 +817,7 @@ mod tests {
         store
     }
 
-    fn record(store: &Store, partner: &str, metric: &str, day: &str, value: f64) {
+    pub(super) fn record(store: &Store, partner: &str, metric: &str, day: &str, value: f64) {
         store
             .conn()
             .execute(
@@ -826,7 +829,7 @@ mod tests {
             .unwrap();
     }
 
-    fn query(from: &str, to: &str, group_by: GroupBy, bucket: Bucket) -> UsageQuery {
+    pub(super) fn query(from: &str, to: &str, group_by: GroupBy, bucket: Bucket) -> UsageQuery {
         UsageQuery {
             from: d(from),
             to: d(to),
@@ -837,7 +840,7 @@ mod tests {
     }
 
     /// The clock of a day long after the data, so ranges are complete.
-    fn later() -> FixedClock {
+    pub(super) fn later() -> FixedClock {
         FixedClock::on(d("2030-01-01"))
     }
 

@@ -111,6 +111,25 @@ pub const SETTINGS: &[SettingSpec] = &[
         kind: SettingKind::DailyPeriod,
     },
     SettingSpec {
+        key: "demo.workspace",
+        meaning: "1: a demo workspace; the app starts partner-sim for the demo partners",
+        kind: SettingKind::Flag,
+    },
+    number(
+        "history.raw_days",
+        "days each health check's raw sample is kept (charts up to 36 hours are drawn from \
+         them; default 3)",
+        2,
+        365,
+    ),
+    number(
+        "history.hour_rollup_days",
+        "days the hourly health summaries are kept (charts starting within 90 days use them; \
+         default 90)",
+        90,
+        3_650,
+    ),
+    SettingSpec {
         key: "notifications.time_zone",
         meaning: "the time zone of the quiet hours (IANA name; UTC when unset)",
         kind: SettingKind::TimeZone,

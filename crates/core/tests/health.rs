@@ -693,6 +693,87 @@ fn retention_deletes_exactly_what_is_past_its_horizon_and_keeps_transitions() {
     );
 }
 
+#[test]
+fn the_history_settings_change_what_the_retention_run_keeps() {
+    let mut db = Db::new();
+    let id = db.partner("kubeflow", Tier::Strategic);
+    let now = clock().now();
+    // One check an hour for 200 days.
+    let start = now - Duration::days(200);
+    let outcomes: Vec<CheckOutcome> = (0..200 * 24)
+        .map(|i| ok(start + Duration::hours(i), 120))
+        .collect();
+    for chunk in outcomes.chunks(500) {
+        db.record(id, chunk.to_vec());
+    }
+    let count = |db: &Db, sql: &str| -> i64 {
+        db.registry
+            .store()
+            .conn()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    let oldest_sample = |db: &Db| count(db, "SELECT min(at) FROM health_samples");
+    let oldest_hour = |db: &Db| {
+        count(
+            db,
+            "SELECT min(bucket) FROM health_rollups WHERE resolution = 3600",
+        )
+    };
+    let ts = now.timestamp();
+
+    assert_eq!(
+        db.writer.configured_retention().unwrap(),
+        Retention::default()
+    );
+    db.registry.set_setting("history.raw_days", "10").unwrap();
+    db.registry
+        .set_setting("history.hour_rollup_days", "150")
+        .unwrap();
+    let retention = db.writer.configured_retention().unwrap();
+    assert_eq!(
+        (retention.raw_sample_days, retention.hour_rollup_days),
+        (10, 150),
+        "the writer reads the stored settings"
+    );
+    db.writer.run_retention(now, &retention).unwrap();
+    assert_eq!(
+        oldest_sample(&db),
+        ts - 10 * 86_400,
+        "10 days of samples kept"
+    );
+    assert_eq!(
+        oldest_hour(&db),
+        ts - 150 * 86_400,
+        "150 days of hour rollups kept"
+    );
+
+    // Shorter periods, changed in the workspace: the next run reads them and removes more.
+    db.registry.set_setting("history.raw_days", "4").unwrap();
+    db.registry
+        .set_setting("history.hour_rollup_days", "120")
+        .unwrap();
+    let retention = db.writer.configured_retention().unwrap();
+    let report = db.writer.run_retention(now, &retention).unwrap();
+    assert_eq!(
+        report.samples_deleted,
+        6 * 24,
+        "the 6 days past the new horizon"
+    );
+    assert_eq!(report.hour_rollups_deleted, 30 * 24);
+    assert_eq!(oldest_sample(&db), ts - 4 * 86_400);
+    assert_eq!(oldest_hour(&db), ts - 120 * 86_400);
+
+    // Below the minimum the charts need: refused, naming the setting; nothing stored changes.
+    let err = db
+        .registry
+        .set_setting("history.raw_days", "1")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("history.raw_days"), "{err}");
+    assert_eq!(db.writer.configured_retention().unwrap().raw_sample_days, 4);
+}
+
 // ---------------------------------------------------------------------------------------
 // Maintenance windows
 

@@ -16,6 +16,11 @@ use crate::{Platform, SimError};
 pub const DEMO_SNOWFLAKE_PUBLIC_KEY_PEM: &str =
     include_str!("../fixtures/demo-snowflake-rsa-key.pub");
 
+/// The private half of the demo Snowflake key (PKCS#8 PEM), for demo workspaces that register
+/// a Snowflake partner against the simulator. It opens nothing but partner-sim.
+pub const DEMO_SNOWFLAKE_PRIVATE_KEY_PEM: &str =
+    include_str!("../fixtures/demo-snowflake-rsa-key.p8");
+
 /// Everything the simulator needs to start.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -34,6 +39,8 @@ pub struct SimConfig {
     pub kubeflow: KubeflowConfig,
     /// Datadog org settings.
     pub datadog: DatadogConfig,
+    /// MLflow tracking server settings.
+    pub mlflow: MlflowConfig,
     /// Starting faults per platform.
     pub faults: PlatformFaults,
     /// The clock every state machine reads; the wall clock unless a test injects one.
@@ -55,6 +62,7 @@ impl Default for SimConfig {
             snowflake: SnowflakeConfig::default(),
             kubeflow: KubeflowConfig::default(),
             datadog: DatadogConfig::default(),
+            mlflow: MlflowConfig::default(),
             faults: PlatformFaults::default(),
             clock: system_clock(),
         }
@@ -86,6 +94,7 @@ impl SimConfig {
             Platform::Snowflake => &mut self.faults.snowflake,
             Platform::Kubeflow => &mut self.faults.kubeflow,
             Platform::Datadog => &mut self.faults.datadog,
+            Platform::Mlflow => &mut self.faults.mlflow,
         }
     }
 
@@ -95,6 +104,7 @@ impl SimConfig {
             Platform::Snowflake => self.ports.snowflake,
             Platform::Kubeflow => self.ports.kubeflow,
             Platform::Datadog => self.ports.datadog,
+            Platform::Mlflow => self.ports.mlflow,
         }
     }
 }
@@ -111,6 +121,8 @@ pub struct Ports {
     pub kubeflow: u16,
     /// Datadog listener port.
     pub datadog: u16,
+    /// MLflow listener port.
+    pub mlflow: u16,
 }
 
 /// Starting faults per platform.
@@ -125,6 +137,8 @@ pub struct PlatformFaults {
     pub kubeflow: Faults,
     /// Datadog faults.
     pub datadog: Faults,
+    /// MLflow faults.
+    pub mlflow: Faults,
 }
 
 /// Databricks workspace: PATs, one OAuth M2M service principal, step durations.
@@ -254,6 +268,31 @@ impl Default for DatadogConfig {
             rate_period_s: 60,
             org_name: "Ecosystem Sim Org".into(),
             public_id: "simorg0000000001".into(),
+        }
+    }
+}
+
+/// MLflow tracking server: the `basic-auth` app's user, and bearer tokens (Databricks-hosted).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MlflowConfig {
+    /// When false, the API answers without credentials (the OSS default server).
+    pub require_auth: bool,
+    /// The basic-auth user name.
+    pub username: String,
+    /// The basic-auth password.
+    pub password: String,
+    /// Accepted `Authorization: Bearer` tokens.
+    pub tokens: Vec<String>,
+}
+
+impl Default for MlflowConfig {
+    fn default() -> Self {
+        Self {
+            require_auth: true,
+            username: "sim-admin".into(),
+            password: "mlflow-sim-password".into(),
+            tokens: vec!["mlflow-sim-token".into()],
         }
     }
 }

@@ -75,6 +75,10 @@ impl Platform {
                 ApiError::new(400, json!({"code": 3, "message": message, "details": []}))
             }
             Platform::Datadog => ApiError::new(400, json!({"errors": [message]})),
+            Platform::Mlflow => ApiError::new(
+                400,
+                json!({"error_code": "INVALID_PARAMETER_VALUE", "message": message}),
+            ),
         }
     }
 
@@ -96,6 +100,10 @@ impl Platform {
             Platform::Datadog => ApiError::new(
                 429,
                 json!({"errors": ["Rate limit exceeded. Please try again later."]}),
+            ),
+            Platform::Mlflow => ApiError::new(
+                429,
+                json!({"error_code": "REQUEST_LIMIT_EXCEEDED", "message": "Too many requests. Please wait a moment and try again."}),
             ),
         };
         err.header("retry-after", retry_after_s.to_string())
@@ -127,6 +135,10 @@ impl Platform {
             Platform::Datadog => ApiError::new(
                 status,
                 json!({"errors": [if unavailable { "Service Unavailable" } else { "Internal Server Error" }]}),
+            ),
+            Platform::Mlflow => ApiError::new(
+                status,
+                json!({"error_code": if unavailable { "TEMPORARILY_UNAVAILABLE" } else { "INTERNAL_ERROR" }, "message": "partner-sim: injected server fault"}),
             ),
         }
     }

@@ -27,6 +27,7 @@ mod databricks;
 mod datadog;
 mod errors;
 mod kubeflow;
+mod mlflow;
 mod server;
 mod snowflake;
 mod snowflake_sql;
@@ -44,8 +45,8 @@ use tokio::task::JoinHandle;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{
-    DatabricksConfig, DatadogConfig, KubeflowConfig, PlatformFaults, Ports, SimConfig,
-    SnowflakeConfig, DEMO_SNOWFLAKE_PUBLIC_KEY_PEM,
+    DatabricksConfig, DatadogConfig, KubeflowConfig, MlflowConfig, PlatformFaults, Ports,
+    SimConfig, SnowflakeConfig, DEMO_SNOWFLAKE_PRIVATE_KEY_PEM, DEMO_SNOWFLAKE_PUBLIC_KEY_PEM,
 };
 pub use faults::{DownMode, DownWindow, Faults, Flap, RateLimit, Trickle};
 
@@ -63,15 +64,18 @@ pub enum Platform {
     Kubeflow,
     /// Datadog API v1/v2 (one site).
     Datadog,
+    /// MLflow tracking server REST API 2.0 (the routes Ecosystem's connector calls).
+    Mlflow,
 }
 
 impl Platform {
-    /// All four, in a stable order.
-    pub const ALL: [Platform; 4] = [
+    /// All five, in a stable order.
+    pub const ALL: [Platform; 5] = [
         Platform::Databricks,
         Platform::Snowflake,
         Platform::Kubeflow,
         Platform::Datadog,
+        Platform::Mlflow,
     ];
 
     /// The lower-case name used in config files, CLI flags and printed URLs.
@@ -81,6 +85,7 @@ impl Platform {
             Platform::Snowflake => "snowflake",
             Platform::Kubeflow => "kubeflow",
             Platform::Datadog => "datadog",
+            Platform::Mlflow => "mlflow",
         }
     }
 }
@@ -100,7 +105,7 @@ impl FromStr for Platform {
             .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
                 SimError::Config(format!(
-                    "platform {s:?}: expected databricks, snowflake, kubeflow or datadog"
+                    "platform {s:?}: expected databricks, snowflake, kubeflow, datadog or mlflow"
                 ))
             })
     }
@@ -165,6 +170,7 @@ impl Sim {
                 Platform::Snowflake => snowflake::router(&config)?,
                 Platform::Kubeflow => kubeflow::router(&config)?,
                 Platform::Datadog => datadog::router(&config)?,
+                Platform::Mlflow => mlflow::router(&config)?,
             };
             let router = server::admin_router(listener.clone()).merge(api.layer(
                 axum::middleware::from_fn_with_state(listener.clone(), server::fault_layer),

@@ -63,6 +63,7 @@ fn run(args: Args) -> Result<(), String> {
                 Platform::Snowflake => config.ports.snowflake = port,
                 Platform::Kubeflow => config.ports.kubeflow = port,
                 Platform::Datadog => config.ports.datadog = port,
+                Platform::Mlflow => config.ports.mlflow = port,
             }
         }
     }

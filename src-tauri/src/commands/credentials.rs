@@ -249,6 +249,7 @@ pub async fn test_connection(
     state: State<'_, AppState>,
     partner: String,
 ) -> CommandResult<ConnectionCheckView> {
+    let registry = state.registry.clone();
     let (record, credential) = with_registry(state, move |r| {
         let record = r.partner(&partner)?;
         let credential = match r.credential_meta(&partner)? {
@@ -258,7 +259,37 @@ pub async fn test_connection(
         Ok((record, credential))
     })
     .await?;
-    Ok(check_connection(&record, credential).await.into())
+    let check = check_connection(&record, credential).await;
+    record_connection_test(registry, &record.name, &check).await;
+    Ok(check.into())
+}
+
+/// Puts the test on the partner's audit trail, which is where the partner page reads when each
+/// capability was last verified. A failure to record is logged; the test's answer still counts.
+async fn record_connection_test(
+    registry: std::sync::Arc<std::sync::Mutex<ecosystem_core::Registry>>,
+    partner: &str,
+    check: &ConnectionCheck,
+) {
+    let partner = partner.to_string();
+    let passed = check.error.is_none();
+    let capabilities: Vec<(String, bool)> = check
+        .capabilities
+        .iter()
+        .map(|c| (c.name.clone(), c.ok))
+        .collect();
+    let recorded = tauri::async_runtime::spawn_blocking(move || match registry.lock() {
+        Ok(mut r) => r
+            .record_connection_test(&partner, passed, &capabilities)
+            .map_err(|e| e.to_string()),
+        Err(_) => Err("the registry is unavailable".to_string()),
+    })
+    .await;
+    match recorded {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "the connection test was not recorded"),
+        Err(e) => tracing::warn!(error = %e, "the connection test was not recorded"),
+    }
 }
 
 #[cfg(test)]

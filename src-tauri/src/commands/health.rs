@@ -287,6 +287,80 @@ pub async fn partner_health(
     .await
 }
 
+/// The partner page's health timeline: the chart as SVG, and what it shows in words (the
+/// image's text alternative).
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct HealthChartView {
+    /// `None` when the range holds no check and no known state.
+    pub svg: Option<String>,
+    pub description: String,
+}
+
+impl HealthRange {
+    /// The range in words: "24 hours", "7 days", ...
+    fn words(self) -> &'static str {
+        match self {
+            HealthRange::Day => "24 hours",
+            HealthRange::Week => "7 days",
+            HealthRange::Month => "30 days",
+            HealthRange::Quarter => "90 days",
+            HealthRange::Year => "year",
+        }
+    }
+}
+
+/// The partner's health and latency timeline over `range`, drawn by ecosystem-charts from
+/// the stored transitions and the samples or rollups the range calls for.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub async fn partner_health_chart(
+    state: State<'_, AppState>,
+    name: String,
+    range: HealthRange,
+) -> CommandResult<HealthChartView> {
+    with_registry(state, move |r| {
+        let partner = r.partner(&name)?;
+        let now = r.clock().now();
+        let from = now - UptimeWindows::WINDOWS[range.window()].1;
+        let chart = HealthHistory::new(r.store().conn()).timeline_chart(
+            partner.id,
+            format!(
+                "{}: health and latency, last {}",
+                partner.name,
+                range.words()
+            ),
+            from,
+            now,
+            now,
+            ecosystem_charts::Size::WIDE,
+        )?;
+        let Some(chart) = chart else {
+            return Ok(HealthChartView {
+                svg: None,
+                description: format!(
+                    "No checks recorded for {} in the last {}.",
+                    partner.name,
+                    range.words()
+                ),
+            });
+        };
+        let svg = ecosystem_charts::health_svg(&chart)
+            .map_err(|e| ecosystem_core::Error::invalid("chart", e.to_string()))?;
+        Ok(HealthChartView {
+            svg: Some(svg),
+            description: format!(
+                "Health of {} over the last {}: coloured bands for its states \
+                 (healthy, degraded, unhealthy, paused, maintenance, unknown) under its \
+                 latency in milliseconds, the line broken where checks failed or stopped.",
+                partner.name,
+                range.words()
+            ),
+        })
+    })
+    .await
+}
+
 /// The SLA of the partner's contract over the window holding now (month or quarter to date):
 /// target, attained, error budget, status, rules in words and the credit owed so far; `None`
 /// when the partner has no contract or its contract no SLA target.

@@ -1,16 +1,25 @@
 //! The commands the UI calls. Each is a thin wrapper: take the registry, call core, map the
 //! error to the one shape the UI knows, `{code, message, field}`.
 
+use std::path::PathBuf;
+
 use ecosystem_core::{Error, Facets, NewPartner, Partner, PartnerFilter, Registry};
 use serde::Serialize;
-use tauri::State;
+use tauri::{AppHandle, State, Wry};
+use tauri_plugin_dialog::{DialogExt, FileDialogBuilder};
 
 use crate::AppState;
 
+pub mod audit;
 pub mod contracts;
 pub mod credentials;
+pub mod demo;
 pub mod health;
+pub mod overview;
+pub mod partner;
 pub mod reports;
+pub mod review;
+pub mod settings;
 
 /// The one error shape that crosses to the UI.
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -72,6 +81,50 @@ pub(crate) async fn with_registry<T: Send + 'static>(
     })?
 }
 
+/// What a file dialog asks the user for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Pick {
+    /// A file to save to.
+    SaveFile,
+    /// A folder to write into.
+    Folder,
+}
+
+/// Shows the file dialog that `setup` configures (on a blocking thread, as dialogs need)
+/// and returns the path picked; `None` when the dialog was cancelled.
+pub(crate) async fn pick_path(
+    app: &AppHandle,
+    pick: Pick,
+    setup: impl FnOnce(FileDialogBuilder<Wry>) -> FileDialogBuilder<Wry> + Send + 'static,
+) -> CommandResult<Option<PathBuf>> {
+    let (what, place) = match pick {
+        Pick::SaveFile => ("save", "place"),
+        Pick::Folder => ("folder", "folder"),
+    };
+    let app = app.clone();
+    let picked = tauri::async_runtime::spawn_blocking(move || {
+        let dialog = setup(app.dialog().file());
+        match pick {
+            Pick::SaveFile => dialog.blocking_save_file(),
+            Pick::Folder => dialog.blocking_pick_folder(),
+        }
+    })
+    .await
+    .map_err(|e| CommandError {
+        code: "internal".into(),
+        message: format!("the {what} dialog did not finish: {e}"),
+        field: None,
+    })?;
+    let Some(picked) = picked else {
+        return Ok(None);
+    };
+    picked.into_path().map(Some).map_err(|e| CommandError {
+        code: "invalid".into(),
+        message: format!("that {place} cannot be written to: {e}"),
+        field: Some("path".into()),
+    })
+}
+
 /// Partners matching the filter, ordered by name.
 #[tauri::command]
 #[specta::specta]
@@ -109,6 +162,19 @@ pub struct WorkspaceInfo {
     pub partner_count: u32,
 }
 
+/// Called by the page once the catalogue is first painted: logs, and returns, the milliseconds
+/// since the process started (the cold-start figure of the README's "Measured").
+#[tauri::command]
+#[specta::specta]
+pub fn first_paint() -> u32 {
+    let ms = crate::STARTED
+        .get()
+        .map_or(0, |started| started.elapsed().as_millis());
+    let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+    tracing::info!(ms, "catalogue painted after start");
+    ms
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn workspace_info(state: State<'_, AppState>) -> CommandResult<WorkspaceInfo> {
@@ -116,7 +182,7 @@ pub async fn workspace_info(state: State<'_, AppState>) -> CommandResult<Workspa
         Ok(WorkspaceInfo {
             db_path: r.store().path().display().to_string(),
             schema_version: r.store().schema_version()?,
-            partner_count: r.list_partners(&PartnerFilter::default())?.len() as u32,
+            partner_count: r.partner_count()?,
         })
     })
     .await

@@ -6,21 +6,32 @@ import type {
   ConnectionCheckView,
   ExportDone,
   ReportView,
+  ChartView,
+  ReviewExport,
+  ReviewView,
   UsageQuery,
   ContractAlert,
   ExpiryView,
   RenewalBrief,
   CredentialInput,
   CredentialMeta,
+  DemoStatus,
   Facets,
   HealthBadge,
+  HealthChartView,
   HealthRange,
+  HealthState,
   NewPartner,
   Outcome,
+  Overview,
+  AuditPage,
+  AuditQuery,
+  SettingView,
   Partner,
   PartnerDetail,
   PartnerFilter,
   PartnerHealth,
+  PartnerPage,
   SlaStatus,
   WorkspaceInfo,
 } from "./types";
@@ -50,6 +61,11 @@ export function listPartners(filter: PartnerFilter): Promise<Partner[]> {
 
 export function partnerFacets(): Promise<Facets> {
   return unwrap(commands.partnerFacets());
+}
+
+/** Milliseconds from the app's process start until now (called at the catalogue's first paint). */
+export function firstPaint(): Promise<number> {
+  return commands.firstPaint();
 }
 
 export function workspaceInfo(): Promise<WorkspaceInfo> {
@@ -132,9 +148,27 @@ export function usageReport(query: UsageQuery, chartMetric: string | null): Prom
   return unwrap(commands.usageReport(query, chartMetric));
 }
 
+/** The chart `usageReport` draws for the same query and metric, made without the rest of the report. */
+export function usageChart(query: UsageQuery, chartMetric: string | null): Promise<ChartView> {
+  return unwrap(commands.usageChart(query, chartMetric));
+}
+
 /** Asks where to save, then writes the report as CSV there; `null` when the dialog was cancelled. */
 export function exportUsageCsv(query: UsageQuery): Promise<ExportDone> {
   return unwrap(commands.exportUsageCsv(query));
+}
+
+/**
+ * Asks where to save, then draws the report's chart (of `chartMetric`) there as SVG or PNG;
+ * the path written, or `null` when the dialog was cancelled.
+ */
+export function exportUsageChart(query: UsageQuery, format: string, chartMetric: string | null): Promise<string | null> {
+  return unwrap(commands.exportUsageChart(query, format, chartMetric));
+}
+
+/** A partner's health and latency timeline over `range`, drawn in Rust (SVG), with its description. */
+export function partnerHealthChart(name: string, range: HealthRange): Promise<HealthChartView> {
+  return unwrap(commands.partnerHealthChart(name, range));
 }
 
 /** Pauses (or resumes) a partner's health checks; a refusal comes back as the answer's error. */
@@ -144,4 +178,69 @@ export function setPartnerPaused(name: string, paused: boolean): Promise<Outcome
 
 export function partnerHealth(name: string, range: HealthRange): Promise<PartnerHealth> {
   return unwrap(commands.partnerHealth(name, range));
+}
+
+/** The ids of the partners matching `filter` (and health state), by name: the catalogue's narrowing. */
+export function catalogueIds(filter: PartnerFilter, health: HealthState | null): Promise<number[]> {
+  return unwrap(commands.catalogueIds(filter, health));
+}
+
+/** The partner page beyond the record: contract standing, capabilities verified, audit trail. */
+export function partnerPage(name: string): Promise<PartnerPage> {
+  return unwrap(commands.partnerPage(name));
+}
+
+/** Activates a partner (the last onboarding step); a refusal comes back as the answer's error. */
+export function activatePartner(name: string): Promise<Outcome<Partner>> {
+  return settle(commands.activatePartner(name));
+}
+
+/** A partner's quarterly review ("2026-Q3") with its charts. */
+export function quarterlyReview(partner: string, quarter: string): Promise<ReviewView> {
+  return unwrap(commands.quarterlyReview(partner, quarter));
+}
+
+/** Asks for a folder and writes the review's CSV and HTML there; `null` when cancelled. */
+export function exportQuarterlyReview(partner: string, quarter: string): Promise<ReviewExport> {
+  return unwrap(commands.exportQuarterlyReview(partner, quarter));
+}
+
+/** Whether this workspace is a demo (the header's label), and its partners. */
+export function demoStatus(): Promise<DemoStatus> {
+  return unwrap(commands.demoStatus());
+}
+
+/** Starts partner-sim and registers the demo partners; a refusal comes back as the answer's error. */
+export function startDemo(): Promise<Outcome<string[]>> {
+  return settle(commands.startDemo());
+}
+
+/** Removes the demo partners with their credentials and stops partner-sim. */
+export function removeDemo(): Promise<Outcome<string[]>> {
+  return settle(commands.removeDemo());
+}
+
+/** The workspace at a glance, for the Overview page. */
+export function overview(): Promise<Overview> {
+  return unwrap(commands.overview());
+}
+
+/** Every workspace setting with its meaning, value and default. */
+export function listSettings(): Promise<SettingView[]> {
+  return unwrap(commands.listSettings());
+}
+
+/** Stores a setting (audited); a refusal comes back as the answer's error, naming the setting. */
+export function updateSetting(key: string, value: string): Promise<Outcome<SettingView>> {
+  return settle(commands.updateSetting(key, value));
+}
+
+/** One page of the audit log, newest first. */
+export function auditLog(query: AuditQuery): Promise<AuditPage> {
+  return unwrap(commands.auditLog(query));
+}
+
+/** Asks where to save, then writes the filtered audit log as CSV; `null` when cancelled. */
+export function exportAuditCsv(query: AuditQuery): Promise<ExportDone> {
+  return unwrap(commands.exportAuditCsv(query));
 }

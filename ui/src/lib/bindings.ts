@@ -14,6 +14,11 @@ export const commands = {
 	/**  The capabilities, tags and owners in use, for the filter menus. */
 	partnerFacets: () => typedError<Facets, CommandError_Serialize>(__TAURI_INVOKE("partner_facets")),
 	workspaceInfo: () => typedError<WorkspaceInfo, CommandError_Serialize>(__TAURI_INVOKE("workspace_info")),
+	/**
+	 *  Called by the page once the catalogue is first painted: logs, and returns, the milliseconds
+	 *  since the process started (the cold-start figure of the README's "Measured").
+	 */
+	firstPaint: () => __TAURI_INVOKE<number>("first_paint"),
 	/**  The partner page: record, contract, credential metadata and the credential types it takes. */
 	partnerDetail: (name: string) => typedError<PartnerDetail_Serialize, CommandError_Serialize>(__TAURI_INVOKE("partner_detail", { name })),
 	/**
@@ -25,6 +30,14 @@ export const commands = {
 	removeCredential: (partner: string) => typedError<null, CommandError_Serialize>(__TAURI_INVOKE("remove_credential", { partner })),
 	/**  Tests the connection to the partner with its stored credential (if it has one). */
 	testConnection: (partner: string) => typedError<ConnectionCheckView_Serialize, CommandError_Serialize>(__TAURI_INVOKE("test_connection", { partner })),
+	/**  The ids of the partners matching `filter` and, when given, in health `state`, by name. */
+	catalogueIds: (filter: PartnerFilter_Deserialize, health: HealthState | null) => typedError<number[], CommandError_Serialize>(__TAURI_INVOKE("catalogue_ids", { filter, health })),
+	partnerPage: (name: string) => typedError<PartnerPage_Serialize, CommandError_Serialize>(__TAURI_INVOKE("partner_page", { name })),
+	/**
+	 *  Activates a partner (the last onboarding step); refused, with the allowed steps named,
+	 *  from a lifecycle that cannot become active.
+	 */
+	activatePartner: (name: string) => typedError<Partner_Serialize, CommandError_Serialize>(__TAURI_INVOKE("activate_partner", { name })),
 	/**  Every partner's current state, by name, for the catalogue's badges; one query. */
 	healthOverview: () => typedError<HealthBadge_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("health_overview")),
 	/**
@@ -32,6 +45,11 @@ export const commands = {
 	 *  chart's series and the incidents.
 	 */
 	partnerHealth: (name: string, range: HealthRange) => typedError<PartnerHealth_Serialize, CommandError_Serialize>(__TAURI_INVOKE("partner_health", { name, range })),
+	/**
+	 *  The partner's health and latency timeline over `range`, drawn by ecosystem-charts from
+	 *  the stored transitions and the samples or rollups the range calls for.
+	 */
+	partnerHealthChart: (name: string, range: HealthRange) => typedError<HealthChartView_Serialize, CommandError_Serialize>(__TAURI_INVOKE("partner_health_chart", { name, range })),
 	/**
 	 *  The SLA of the partner's contract over the window holding now (month or quarter to date):
 	 *  target, attained, error budget, status, rules in words and the credit owed so far; `None`
@@ -58,15 +76,56 @@ export const commands = {
 	/**  SLA attainment, incidents and usage trend over the contract's term so far. */
 	renewalBrief: (partner: string) => typedError<RenewalBrief_Serialize, CommandError_Serialize>(__TAURI_INVOKE("renewal_brief", { partner })),
 	/**
-	 *  The report for `query`, and the chart of `chart_metric` (by default the first metric of
-	 *  the totals): one line per group over the buckets.
+	 *  The report for `query`, and the chart of `chart_metric` (by default the platform's first
+	 *  metric in the totals): one line per group over the buckets.
 	 */
 	usageReport: (query: UsageQuery_Deserialize, chartMetric: string | null) => typedError<ReportView_Serialize, CommandError_Serialize>(__TAURI_INVOKE("usage_report", { query, chartMetric })),
+	/**
+	 *  The chart [`usage_report`] draws for `query` and `chart_metric`, without the totals: only
+	 *  the chart's metric is read, so the page can show it while the whole report is made.
+	 */
+	usageChart: (query: UsageQuery_Deserialize, chartMetric: string | null) => typedError<ChartView_Serialize, CommandError_Serialize>(__TAURI_INVOKE("usage_chart", { query, chartMetric })),
 	/**
 	 *  Asks where to save the report as CSV, then writes it there (atomically), publishing
 	 *  [`ExportProgress`] as rows go out. `None` when the dialog was cancelled.
 	 */
 	exportUsageCsv: (query: UsageQuery_Deserialize) => typedError<ExportDone | null, CommandError_Serialize>(__TAURI_INVOKE("export_usage_csv", { query })),
+	/**  The quarterly review of `partner` for `quarter` ("2026-Q3") as of now, with its charts. */
+	quarterlyReview: (partner: string, quarter: string) => typedError<ReviewView_Serialize, CommandError_Serialize>(__TAURI_INVOKE("quarterly_review", { partner, quarter })),
+	/**
+	 *  Asks for a folder, then writes the review's CSV file and HTML summary into it. `None`
+	 *  when the dialog was cancelled.
+	 */
+	exportQuarterlyReview: (partner: string, quarter: string) => typedError<ReviewExport | null, CommandError_Serialize>(__TAURI_INVOKE("export_quarterly_review", { partner, quarter })),
+	/**
+	 *  Asks where to save the report's chart (of `chart_metric`, chosen as [`usage_report`]
+	 *  chooses it) as `format` (`svg` or `png`), then draws it there at the page's size. Returns
+	 *  the path written; `None` when the dialog was cancelled. An unknown format, or a report
+	 *  with no usage to draw, is refused before the dialog opens.
+	 */
+	exportUsageChart: (query: UsageQuery_Deserialize, format: string, chartMetric: string | null) => typedError<string | null, CommandError_Serialize>(__TAURI_INVOKE("export_usage_chart", { query, format, chartMetric })),
+	/**
+	 *  Counts by health state, the partners unhealthy or degraded now, SLAs at risk, contracts
+	 *  needing a decision and the latest health changes.
+	 */
+	overview: () => typedError<Overview_Serialize, CommandError_Serialize>(__TAURI_INVOKE("overview")),
+	/**  Every setting a workspace may carry, with what it accepts, its value and its default. */
+	listSettings: () => typedError<SettingView_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("list_settings")),
+	/**  Stores a setting's new value (audited); a refusal names the setting and what it takes. */
+	updateSetting: (key: string, value: string) => typedError<SettingView_Serialize, CommandError_Serialize>(__TAURI_INVOKE("update_setting", { key, value })),
+	/**  One page of the audit log, newest first, with the actions for the filter menu. */
+	auditLog: (query: AuditQuery_Deserialize) => typedError<AuditPage_Serialize, CommandError_Serialize>(__TAURI_INVOKE("audit_log", { query })),
+	/**
+	 *  Asks where to save, then writes every entry matching the query's filters as CSV there
+	 *  (atomically). `None` when the dialog was cancelled.
+	 */
+	exportAuditCsv: (query: AuditQuery_Deserialize) => typedError<ExportDone | null, CommandError_Serialize>(__TAURI_INVOKE("export_audit_csv", { query })),
+	/**  Whether this workspace is a demo, and its partners. */
+	demoStatus: () => typedError<DemoStatus, CommandError_Serialize>(__TAURI_INVOKE("demo_status")),
+	/**  Starts partner-sim and registers the six demo partners; returns their names. */
+	startDemo: () => typedError<string[], CommandError_Serialize>(__TAURI_INVOKE("start_demo")),
+	/**  Deletes the demo partners with their credentials (keyring items too) and stops partner-sim. */
+	removeDemo: () => typedError<string[], CommandError_Serialize>(__TAURI_INVOKE("remove_demo")),
 };
 
 /** Events */
@@ -90,6 +149,100 @@ export type AlertState =
 "passed" | 
 /**  Its term is over for alerting: renewed, terminated, end date moved, ended, offboarded. */
 "stopped";
+
+/**  A partner that is unhealthy or degraded now. */
+export type AttentionPartner = AttentionPartner_Serialize | AttentionPartner_Deserialize;
+
+/**  A partner that is unhealthy or degraded now. */
+export type AttentionPartner_Deserialize = {
+	partner: string,
+	state: HealthState,
+	/**  When the state began (RFC 3339, UTC). */
+	since?: string | null,
+	reason?: string | null,
+};
+
+/**  A partner that is unhealthy or degraded now. */
+export type AttentionPartner_Serialize = {
+	partner: string,
+	state: HealthState,
+	/**  When the state began (RFC 3339, UTC). */
+	since: string | null,
+	reason: string | null,
+};
+
+/**  One row of the audit log. */
+export type AuditEntry = AuditEntry_Serialize | AuditEntry_Deserialize;
+
+/**  One row of the audit log. */
+export type AuditEntry_Deserialize = {
+	id: number,
+	at: string,
+	actor: string,
+	action: string,
+	entity: string,
+	subject: string,
+	detail?: string | null,
+};
+
+/**  One row of the audit log. */
+export type AuditEntry_Serialize = {
+	id: number,
+	at: string,
+	actor: string,
+	action: string,
+	entity: string,
+	subject: string,
+	detail: string | null,
+};
+
+/**  One page of the log, newest first. */
+export type AuditPage = AuditPage_Serialize | AuditPage_Deserialize;
+
+/**  One page of the log, newest first. */
+export type AuditPage_Deserialize = {
+	entries: AuditEntry_Deserialize[],
+	/**  Where the next (older) page starts; `None` on the last page. */
+	next_before?: number | null,
+	/**  Every action in the log, for the filter menu. */
+	actions: string[],
+};
+
+/**  One page of the log, newest first. */
+export type AuditPage_Serialize = {
+	entries: AuditEntry_Serialize[],
+	/**  Where the next (older) page starts; `None` on the last page. */
+	next_before: number | null,
+	/**  Every action in the log, for the filter menu. */
+	actions: string[],
+};
+
+/**  Which entries, and which page of them. */
+export type AuditQuery = AuditQuery_Serialize | AuditQuery_Deserialize;
+
+/**  Which entries, and which page of them. */
+export type AuditQuery_Deserialize = {
+	/**  Only entries about this subject (a partner's name, a setting's key); exact. */
+	subject?: string | null,
+	/**  Only entries of this action (`partner.add`, `setting.set`, ...). */
+	action?: string | null,
+	/**  Only entries older than this id: the `next_before` of the previous page. */
+	before_id?: number | null,
+	/**  Rows per page (1 to [`MAX_PAGE`]; 100 when absent). Ignored by the export. */
+	limit?: number | null,
+};
+
+/**  Which entries, and which page of them. */
+export type AuditQuery_Serialize = {
+	/**  Only entries about this subject (a partner's name, a setting's key); exact. */
+	subject: string | null,
+	/**  Only entries of this action (`partner.add`, `setting.set`, ...). */
+	action: string | null,
+	/**  Only entries older than this id: the `next_before` of the previous page. */
+	before_id: number | null,
+	/**  Rows per page (1 to [`MAX_PAGE`]; 100 when absent). Ignored by the export. */
+	limit: number | null,
+};
 
 /**  One SLA window of the term in the brief. */
 export type BriefSlaWindow = BriefSlaWindow_Serialize | BriefSlaWindow_Deserialize;
@@ -133,6 +286,23 @@ export type Bucket = "day" |
 /**  Calendar months. */
 "month";
 
+/**  One capability of a partner and when a connection test last verified it. */
+export type CapabilityVerification = CapabilityVerification_Serialize | CapabilityVerification_Deserialize;
+
+/**  One capability of a partner and when a connection test last verified it. */
+export type CapabilityVerification_Deserialize = {
+	name: string,
+	/**  When a connection test last found it working (RFC 3339); `None`: never. */
+	last_verified?: string | null,
+};
+
+/**  One capability of a partner and when a connection test last verified it. */
+export type CapabilityVerification_Serialize = {
+	name: string,
+	/**  When a connection test last found it working (RFC 3339); `None`: never. */
+	last_verified: string | null,
+};
+
 /**  One capability probed by a connection test. */
 export type CapabilityView = CapabilityView_Serialize | CapabilityView_Deserialize;
 
@@ -150,6 +320,36 @@ export type CapabilityView_Serialize = {
 	ok: boolean,
 	/**  Why it failed ("credentials_rejected: ..."); never a secret. */
 	reason: string | null,
+};
+
+/**
+ *  The chart alone, as the page shows it first: the chart [`usage_report`] draws for the same
+ *  query and metric, made without the rest of the report (see [`UsageQuery::chart`]).
+ */
+export type ChartView = ChartView_Serialize | ChartView_Deserialize;
+
+/**
+ *  The chart alone, as the page shows it first: the chart [`usage_report`] draws for the same
+ *  query and metric, made without the rest of the report (see [`UsageQuery::chart`]).
+ */
+export type ChartView_Deserialize = {
+	period: ReportPeriod,
+	/**  The metric the chart shows; `None` when there is no usage. */
+	chart_metric?: string | null,
+	/**  The chart as an SVG document. */
+	chart_svg?: string | null,
+};
+
+/**
+ *  The chart alone, as the page shows it first: the chart [`usage_report`] draws for the same
+ *  query and metric, made without the rest of the report (see [`UsageQuery::chart`]).
+ */
+export type ChartView_Serialize = {
+	period: ReportPeriod,
+	/**  The metric the chart shows; `None` when there is no usage. */
+	chart_metric: string | null,
+	/**  The chart as an SVG document. */
+	chart_svg: string | null,
 };
 
 /**  What one check (or, over long ranges, one rollup bucket) said. */
@@ -300,6 +500,39 @@ export type ContractAlertsChanged = {
 	open: number,
 };
 
+/**  A contract waiting for someone to decide: renew, terminate or let it run. */
+export type ContractDecision = ContractDecision_Serialize | ContractDecision_Deserialize;
+
+/**  A contract waiting for someone to decide: renew, terminate or let it run. */
+export type ContractDecision_Deserialize = {
+	partner: string,
+	owner?: string | null,
+	/**  The last day notice can be given (YYYY-MM-DD). */
+	notice_deadline: string,
+	/**  Days from today (UTC); negative once passed. */
+	days_to_notice_deadline: number,
+	/**  The end of the term (YYYY-MM-DD). */
+	end: string,
+	auto_renew: boolean,
+	/**  The stage of the open alert, when one is open. */
+	open_alert_stage?: number | null,
+};
+
+/**  A contract waiting for someone to decide: renew, terminate or let it run. */
+export type ContractDecision_Serialize = {
+	partner: string,
+	owner: string | null,
+	/**  The last day notice can be given (YYYY-MM-DD). */
+	notice_deadline: string,
+	/**  Days from today (UTC); negative once passed. */
+	days_to_notice_deadline: number,
+	/**  The end of the term (YYYY-MM-DD). */
+	end: string,
+	auto_renew: boolean,
+	/**  The stage of the open alert, when one is open. */
+	open_alert_stage: number | null,
+};
+
 /**  Where a contract's current term stands. */
 export type ContractStatus = 
 /**  Alerts follow the stages. */
@@ -403,6 +636,16 @@ export type CredentialMeta_Serialize = {
 
 /**  The scheme of a credential, without its secret. */
 export type CredentialType = "api_key" | "bearer" | "basic" | "oauth_client_credentials" | "snowflake_key_pair" | "datadog_keys" | "client_certificate";
+
+/**  What the header and the catalogue's empty state need to know. */
+export type DemoStatus = {
+	/**  The workspace is marked as a demo. */
+	demo: boolean,
+	/**  partner-sim is running in the app. */
+	running: boolean,
+	/**  The demo partners registered. */
+	partners: string[],
+};
 
 /**  Why a call to a partner failed. */
 export type ErrorClass = 
@@ -562,6 +805,32 @@ export type HealthChanged = {
 	changes: HealthChange[],
 };
 
+/**
+ *  The partner page's health timeline: the chart as SVG, and what it shows in words (the
+ *  image's text alternative).
+ */
+export type HealthChartView = HealthChartView_Serialize | HealthChartView_Deserialize;
+
+/**
+ *  The partner page's health timeline: the chart as SVG, and what it shows in words (the
+ *  image's text alternative).
+ */
+export type HealthChartView_Deserialize = {
+	/**  `None` when the range holds no check and no known state. */
+	svg?: string | null,
+	description: string,
+};
+
+/**
+ *  The partner page's health timeline: the chart as SVG, and what it shows in words (the
+ *  image's text alternative).
+ */
+export type HealthChartView_Serialize = {
+	/**  `None` when the range holds no check and no known state. */
+	svg: string | null,
+	description: string,
+};
+
 /**  How often and how patiently a partner's health is checked. */
 export type HealthCheck = {
 	interval_secs: number,
@@ -671,6 +940,49 @@ export type OpenPartner = {
 	name: string,
 };
 
+/**  The Overview page. */
+export type Overview = Overview_Serialize | Overview_Deserialize;
+
+/**  The Overview page. */
+export type Overview_Deserialize = {
+	/**  When it was computed (RFC 3339, UTC). */
+	at: string,
+	partner_count: number,
+	/**  One entry per state, in `HealthState::ALL` order, zeros included. */
+	counts: StateCount[],
+	/**  Unhealthy partners first, then degraded; the longest-running first within each. */
+	attention: AttentionPartner_Deserialize[],
+	attention_total: number,
+	/**  Breached first, then at risk; the least budget left first within each. */
+	sla_at_risk: SlaRisk_Deserialize[],
+	sla_at_risk_total: number,
+	/**  Soonest notice deadline first. */
+	decisions: ContractDecision_Deserialize[],
+	decisions_total: number,
+	/**  Newest first. */
+	recent_changes: RecentHealthChange[],
+};
+
+/**  The Overview page. */
+export type Overview_Serialize = {
+	/**  When it was computed (RFC 3339, UTC). */
+	at: string,
+	partner_count: number,
+	/**  One entry per state, in `HealthState::ALL` order, zeros included. */
+	counts: StateCount[],
+	/**  Unhealthy partners first, then degraded; the longest-running first within each. */
+	attention: AttentionPartner_Serialize[],
+	attention_total: number,
+	/**  Breached first, then at risk; the least budget left first within each. */
+	sla_at_risk: SlaRisk_Serialize[],
+	sla_at_risk_total: number,
+	/**  Soonest notice deadline first. */
+	decisions: ContractDecision_Serialize[],
+	decisions_total: number,
+	/**  Newest first. */
+	recent_changes: RecentHealthChange[],
+};
+
 /**  A partner as stored in the registry. */
 export type Partner = Partner_Serialize | Partner_Deserialize;
 
@@ -774,6 +1086,29 @@ export type PartnerHealth_Serialize = {
 /**  The platform a partner runs; it picks the connector. */
 export type PartnerKind = "databricks" | "snowflake" | "mlflow" | "kubeflow" | "datadog" | "http";
 
+/**  What the partner page shows besides the record: contract standing, capabilities, audit. */
+export type PartnerPage = PartnerPage_Serialize | PartnerPage_Deserialize;
+
+/**  What the partner page shows besides the record: contract standing, capabilities, audit. */
+export type PartnerPage_Deserialize = {
+	/**  The contract from its notice deadline and alert stage; `None` without a contract. */
+	expiry?: ExpiryView_Deserialize | null,
+	/**  Each capability with the last time a connection test found it working. */
+	capabilities: CapabilityVerification_Deserialize[],
+	/**  The partner's latest audit rows, newest first. */
+	audit: AuditEntry_Deserialize[],
+};
+
+/**  What the partner page shows besides the record: contract standing, capabilities, audit. */
+export type PartnerPage_Serialize = {
+	/**  The contract from its notice deadline and alert stage; `None` without a contract. */
+	expiry: ExpiryView_Serialize | null,
+	/**  Each capability with the last time a connection test found it working. */
+	capabilities: CapabilityVerification_Serialize[],
+	/**  The partner's latest audit rows, newest first. */
+	audit: AuditEntry_Serialize[],
+};
+
 /**  A partner as stored in the registry. */
 export type Partner_Deserialize = {
 	id: number,
@@ -808,6 +1143,82 @@ export type Partner_Serialize = {
 	health_check: HealthCheck,
 	created_at: string,
 	updated_at: string,
+};
+
+/**  The quarterly review of one partner. */
+export type QuarterlyReview = QuarterlyReview_Serialize | QuarterlyReview_Deserialize;
+
+/**  The quarterly review of one partner. */
+export type QuarterlyReview_Deserialize = {
+	partner: string,
+	kind: PartnerKind,
+	tier: Tier,
+	owner?: string | null,
+	/**  "2026-Q3". */
+	quarter: string,
+	/**  The IANA zone whose calendar bounds the quarter and its months. */
+	time_zone: string,
+	/**  The quarter in UTC (RFC 3339). */
+	start: string,
+	end: string,
+	/**  Now, when the review was made. */
+	generated_at: string,
+	/**  False while the quarter is still running (figures are to now). */
+	complete: boolean,
+	/**  What the review cannot say, and why (no contract, no SLA, quarter running...). */
+	notes: string[],
+	contract?: ReviewContract_Deserialize | null,
+	sla?: ReviewSla_Deserialize | null,
+	months: ReviewMonth_Deserialize[],
+	incidents: ReviewIncident_Deserialize[],
+	open_incidents: number,
+	/**  Mean duration of the resolved incidents, to the second; `None` without one. */
+	mttr_seconds?: number | null,
+	/**  Unhealthy time inside the quarter (incidents clipped to it, open ones to now). */
+	unhealthy_seconds: number,
+	usage: ReviewUsage_Deserialize[],
+};
+
+/**  The quarterly review of one partner. */
+export type QuarterlyReview_Serialize = {
+	partner: string,
+	kind: PartnerKind,
+	tier: Tier,
+	owner: string | null,
+	/**  "2026-Q3". */
+	quarter: string,
+	/**  The IANA zone whose calendar bounds the quarter and its months. */
+	time_zone: string,
+	/**  The quarter in UTC (RFC 3339). */
+	start: string,
+	end: string,
+	/**  Now, when the review was made. */
+	generated_at: string,
+	/**  False while the quarter is still running (figures are to now). */
+	complete: boolean,
+	/**  What the review cannot say, and why (no contract, no SLA, quarter running...). */
+	notes: string[],
+	contract: ReviewContract_Serialize | null,
+	sla: ReviewSla_Serialize | null,
+	months: ReviewMonth_Serialize[],
+	incidents: ReviewIncident_Serialize[],
+	open_incidents: number,
+	/**  Mean duration of the resolved incidents, to the second; `None` without one. */
+	mttr_seconds: number | null,
+	/**  Unhealthy time inside the quarter (incidents clipped to it, open ones to now). */
+	unhealthy_seconds: number,
+	usage: ReviewUsage_Serialize[],
+};
+
+/**  One recorded change of a partner's health state. */
+export type RecentHealthChange = {
+	id: number,
+	partner: string,
+	/**  RFC 3339, UTC. */
+	at: string,
+	from: HealthState,
+	to: HealthState,
+	reason: string,
 };
 
 /**
@@ -921,6 +1332,11 @@ export type ReportView = ReportView_Serialize | ReportView_Deserialize;
 
 /**  A report and its chart. */
 export type ReportView_Deserialize = {
+	/**
+	 *  The report with its `rows` left out: the page shows the totals and the chart, and a
+	 *  year by day for 1,000 partners would be millions of rows of JSON. "Export CSV" writes
+	 *  every row.
+	 */
 	report: UsageReport_Deserialize,
 	/**  The metric the chart shows (one unit per chart); `None` when there is no usage. */
 	chart_metric?: string | null,
@@ -930,11 +1346,272 @@ export type ReportView_Deserialize = {
 
 /**  A report and its chart. */
 export type ReportView_Serialize = {
+	/**
+	 *  The report with its `rows` left out: the page shows the totals and the chart, and a
+	 *  year by day for 1,000 partners would be millions of rows of JSON. "Export CSV" writes
+	 *  every row.
+	 */
 	report: UsageReport_Serialize,
 	/**  The metric the chart shows (one unit per chart); `None` when there is no usage. */
 	chart_metric: string | null,
 	/**  The chart as an SVG document, drawn by ecosystem-charts from the report's rows. */
 	chart_svg: string | null,
+};
+
+/**  The review's charts as SVG documents; `None` where there is nothing to draw. */
+export type ReviewCharts = ReviewCharts_Serialize | ReviewCharts_Deserialize;
+
+/**  The review's charts as SVG documents; `None` where there is nothing to draw. */
+export type ReviewCharts_Deserialize = {
+	/**  Uptime by month against the target (with an SLA and some counted time). */
+	uptime_svg?: string | null,
+	/**
+	 *  The first cost metric (else the first platform metric) over this and the previous
+	 *  quarter, by month.
+	 */
+	usage_svg?: string | null,
+	/**  The quarter's health timeline (state bands, daily mean latency). */
+	health_svg?: string | null,
+};
+
+/**  The review's charts as SVG documents; `None` where there is nothing to draw. */
+export type ReviewCharts_Serialize = {
+	/**  Uptime by month against the target (with an SLA and some counted time). */
+	uptime_svg: string | null,
+	/**
+	 *  The first cost metric (else the first platform metric) over this and the previous
+	 *  quarter, by month.
+	 */
+	usage_svg: string | null,
+	/**  The quarter's health timeline (state bands, daily mean latency). */
+	health_svg: string | null,
+};
+
+/**  The contract's dates and terms. */
+export type ReviewContract = ReviewContract_Serialize | ReviewContract_Deserialize;
+
+/**  The contract's dates and terms. */
+export type ReviewContract_Deserialize = {
+	/**  ISO 8601 days. */
+	start: string,
+	end: string,
+	notice_days: number,
+	notice_deadline: string,
+	auto_renew: boolean,
+	value?: string | null,
+	currency?: string | null,
+};
+
+/**  The contract's dates and terms. */
+export type ReviewContract_Serialize = {
+	/**  ISO 8601 days. */
+	start: string,
+	end: string,
+	notice_days: number,
+	notice_deadline: string,
+	auto_renew: boolean,
+	value: string | null,
+	currency: string | null,
+};
+
+/**  One SLA window's credit. */
+export type ReviewCredit = {
+	/**  "2026-07" or "2026-Q3". */
+	period: string,
+	credit_percent: number | null,
+	credit_owed_minor: number,
+};
+
+/**  The files an export wrote. */
+export type ReviewExport = {
+	csv_path: string,
+	html_path: string,
+};
+
+/**  An unhealthy period overlapping the quarter, whole. */
+export type ReviewIncident = ReviewIncident_Serialize | ReviewIncident_Deserialize;
+
+/**  An unhealthy period overlapping the quarter, whole. */
+export type ReviewIncident_Deserialize = {
+	start: string,
+	/**  `None` while it is still open. */
+	end?: string | null,
+	/**  "resolved" or "open". */
+	state: string,
+	/**  To its end, or to now while open. */
+	duration_seconds: number,
+	reason: string,
+};
+
+/**  An unhealthy period overlapping the quarter, whole. */
+export type ReviewIncident_Serialize = {
+	start: string,
+	/**  `None` while it is still open. */
+	end: string | null,
+	/**  "resolved" or "open". */
+	state: string,
+	/**  To its end, or to now while open. */
+	duration_seconds: number,
+	reason: string,
+};
+
+/**  One month of the quarter. */
+export type ReviewMonth = ReviewMonth_Serialize | ReviewMonth_Deserialize;
+
+/**  One month of the quarter. */
+export type ReviewMonth_Deserialize = {
+	/**  "2026-07". */
+	month: string,
+	/**  "July 2026". */
+	label: string,
+	/**  The month in UTC (RFC 3339), local midnights of the review's time zone. */
+	start: string,
+	end: string,
+	/**  False while the month is still running. */
+	complete: boolean,
+	/**  Up over counted time under the contract's rules; `None` without an SLA or data. */
+	attained_percent?: number | null,
+	/**  The contract's target; `None` without an SLA. */
+	target_percent?: number | null,
+	/**  Attained at least the target; `None` without an SLA or without counted time. */
+	met?: boolean | null,
+	/**  Down time under the contract's rules; `None` without an SLA. */
+	down_seconds?: number | null,
+	/**  Incidents overlapping the month (one spanning two months counts in both). */
+	incidents: number,
+	/**  The month's credit under a monthly SLA window; `None` otherwise. */
+	credit_owed_minor?: number | null,
+};
+
+/**  One month of the quarter. */
+export type ReviewMonth_Serialize = {
+	/**  "2026-07". */
+	month: string,
+	/**  "July 2026". */
+	label: string,
+	/**  The month in UTC (RFC 3339), local midnights of the review's time zone. */
+	start: string,
+	end: string,
+	/**  False while the month is still running. */
+	complete: boolean,
+	/**  Up over counted time under the contract's rules; `None` without an SLA or data. */
+	attained_percent: number | null,
+	/**  The contract's target; `None` without an SLA. */
+	target_percent: number | null,
+	/**  Attained at least the target; `None` without an SLA or without counted time. */
+	met: boolean | null,
+	/**  Down time under the contract's rules; `None` without an SLA. */
+	down_seconds: number | null,
+	/**  Incidents overlapping the month (one spanning two months counts in both). */
+	incidents: number,
+	/**  The month's credit under a monthly SLA window; `None` otherwise. */
+	credit_owed_minor: number | null,
+};
+
+/**  The SLA over the quarter. */
+export type ReviewSla = ReviewSla_Serialize | ReviewSla_Deserialize;
+
+/**  The SLA over the quarter. */
+export type ReviewSla_Deserialize = {
+	target_percent: number | null,
+	window: SlaWindow,
+	/**  How the states between up and down count, one sentence each. */
+	rules: string[],
+	/**  Up over counted time across the quarter; `None` when nothing was counted. */
+	attained_percent?: number | null,
+	months_met: number,
+	months_missed: number,
+	/**  The credit of each SLA window of the quarter (three months or the quarter). */
+	credits: ReviewCredit[],
+	credit_owed_minor: number,
+	/**  "1000.00 EUR". */
+	credit_owed: string,
+	currency: string,
+};
+
+/**  The SLA over the quarter. */
+export type ReviewSla_Serialize = {
+	target_percent: number | null,
+	window: SlaWindow,
+	/**  How the states between up and down count, one sentence each. */
+	rules: string[],
+	/**  Up over counted time across the quarter; `None` when nothing was counted. */
+	attained_percent: number | null,
+	months_met: number,
+	months_missed: number,
+	/**  The credit of each SLA window of the quarter (three months or the quarter). */
+	credits: ReviewCredit[],
+	credit_owed_minor: number,
+	/**  "1000.00 EUR". */
+	credit_owed: string,
+	currency: string,
+};
+
+/**  A usage (or cost) metric over the quarter. */
+export type ReviewUsage = ReviewUsage_Serialize | ReviewUsage_Deserialize;
+
+/**  One month of one usage metric. */
+export type ReviewUsageMonth = ReviewUsageMonth_Serialize | ReviewUsageMonth_Deserialize;
+
+/**  One month of one usage metric. */
+export type ReviewUsageMonth_Deserialize = {
+	/**  "2026-07" (a UTC calendar month). */
+	month: string,
+	/**  `None` when nothing was recorded that month. */
+	value?: number | null,
+};
+
+/**  One month of one usage metric. */
+export type ReviewUsageMonth_Serialize = {
+	/**  "2026-07" (a UTC calendar month). */
+	month: string,
+	/**  `None` when nothing was recorded that month. */
+	value: number | null,
+};
+
+/**  A usage (or cost) metric over the quarter. */
+export type ReviewUsage_Deserialize = {
+	metric: string,
+	unit: string,
+	/**  The unit is a currency (USD, EUR...): the metric is a cost. */
+	cost: boolean,
+	/**  The quarter's three months. */
+	months: ReviewUsageMonth_Deserialize[],
+	total: number | null,
+	/**  The previous quarter's total; `None` when nothing was recorded then. */
+	previous_total?: number | null,
+	/**  Total against the previous quarter, in percent; `None` without a previous total above 0. */
+	change_percent?: number | null,
+};
+
+/**  A usage (or cost) metric over the quarter. */
+export type ReviewUsage_Serialize = {
+	metric: string,
+	unit: string,
+	/**  The unit is a currency (USD, EUR...): the metric is a cost. */
+	cost: boolean,
+	/**  The quarter's three months. */
+	months: ReviewUsageMonth_Serialize[],
+	total: number | null,
+	/**  The previous quarter's total; `None` when nothing was recorded then. */
+	previous_total: number | null,
+	/**  Total against the previous quarter, in percent; `None` without a previous total above 0. */
+	change_percent: number | null,
+};
+
+/**  A review and its charts (SVG documents drawn in Rust). */
+export type ReviewView = ReviewView_Serialize | ReviewView_Deserialize;
+
+/**  A review and its charts (SVG documents drawn in Rust). */
+export type ReviewView_Deserialize = {
+	review: QuarterlyReview_Deserialize,
+	charts: ReviewCharts_Deserialize,
+};
+
+/**  A review and its charts (SVG documents drawn in Rust). */
+export type ReviewView_Serialize = {
+	review: QuarterlyReview_Serialize,
+	charts: ReviewCharts_Serialize,
 };
 
 /**  One point of the latency chart: a raw check over 24 h, a rollup bucket over longer ranges. */
@@ -974,6 +1651,44 @@ export type SeriesPoint_Serialize = {
 	failed: number,
 };
 
+/**  What a setting accepts, for the input that edits it. */
+export type SettingInput = 
+/**  A whole number in `min..=max`. */
+{ type: "number"; min: number; max: number } | 
+/**  `0` (off) or `1` (on). */
+{ type: "flag" } | 
+/**  `HH:MM-HH:MM` or `off`. */
+{ type: "daily_period" } | 
+/**  An IANA time zone name. */
+{ type: "time_zone" } | 
+/**  Days before a notice deadline, strictly decreasing: `120,90,60,30,7`. */
+{ type: "alert_stages" };
+
+/**  One setting on the page. */
+export type SettingView = SettingView_Serialize | SettingView_Deserialize;
+
+/**  One setting on the page. */
+export type SettingView_Deserialize = {
+	key: string,
+	meaning: string,
+	input: SettingInput,
+	/**  The stored value; `None` when the default applies. */
+	value?: string | null,
+	/**  What the code uses when nothing is stored. */
+	default?: string | null,
+};
+
+/**  One setting on the page. */
+export type SettingView_Serialize = {
+	key: string,
+	meaning: string,
+	input: SettingInput,
+	/**  The stored value; `None` when the default applies. */
+	value: string | null,
+	/**  What the code uses when nothing is stored. */
+	default: string | null,
+};
+
 /**  Where the current window stands, in one word. */
 export type SlaHealth = 
 /**  Nothing counted yet (no check in the window, or only excluded time). */
@@ -990,6 +1705,35 @@ export type SlaHealth =
 "at_risk" | 
 /**  Attained below the target: the budget is overspent. */
 "breached";
+
+/**  A partner whose contract's SLA is at risk or breached in the window holding now. */
+export type SlaRisk = SlaRisk_Serialize | SlaRisk_Deserialize;
+
+/**  A partner whose contract's SLA is at risk or breached in the window holding now. */
+export type SlaRisk_Deserialize = {
+	partner: string,
+	/**  `at_risk` or `breached`. */
+	health: SlaHealth,
+	/**  "November 2026" or "2026-Q4". */
+	window_label: string,
+	target_percent: number | null,
+	attained_percent?: number | null,
+	/**  Error budget left so far, in seconds; negative when breached. */
+	budget_left_seconds: number,
+};
+
+/**  A partner whose contract's SLA is at risk or breached in the window holding now. */
+export type SlaRisk_Serialize = {
+	partner: string,
+	/**  `at_risk` or `breached`. */
+	health: SlaHealth,
+	/**  "November 2026" or "2026-Q4". */
+	window_label: string,
+	target_percent: number | null,
+	attained_percent: number | null,
+	/**  Error budget left so far, in seconds; negative when breached. */
+	budget_left_seconds: number,
+};
 
 /**  The SLA of a partner's contract over the window that holds now, to date. */
 export type SlaStatus = SlaStatus_Serialize | SlaStatus_Deserialize;
@@ -1074,6 +1818,12 @@ export type SlaStatus_Serialize = {
 
 /**  The span an SLA is measured over, in the contract's time zone. */
 export type SlaWindow = "calendar_month" | "calendar_quarter";
+
+/**  How many partners are in one state. */
+export type StateCount = {
+	state: HealthState,
+	count: number,
+};
 
 /**  How much the partner matters to the organisation. */
 export type Tier = "strategic" | "premium" | "standard";

@@ -3,7 +3,11 @@ import {
   EMPTY_FILTER_STATE,
   allPartners,
   buildFilter,
+  catalogueCount,
+  healthFilter,
   isFiltering,
+  isNarrowed,
+  pickByIds,
   withSelected,
   type FilterState,
 } from "./filters";
@@ -100,5 +104,47 @@ describe("withSelected", () => {
     const options = ["a"];
     withSelected(options, "b");
     expect(options).toEqual(["a"]);
+  });
+});
+
+describe("the catalogue's other filters", () => {
+  it("sends owner and tag as the backend's criteria, combined with the rest", () => {
+    const filter = buildFilter(state({ owner: "grace", tag: "eu", kind: "mlflow", capability: "runs" }));
+    expect(filter.owner).toBe("grace");
+    expect(filter.tags).toEqual(["eu"]);
+    expect(filter.kind).toBe("mlflow");
+    expect(filter.capabilities).toEqual(["runs"]);
+    expect(isFiltering(filter)).toBe(true);
+  });
+
+  it("takes a known health state and ignores any other word", () => {
+    expect(healthFilter({ health: "unhealthy" })).toBe("unhealthy");
+    expect(healthFilter({ health: "" })).toBeNull();
+    expect(healthFilter({ health: "on fire" })).toBeNull();
+    expect(isNarrowed(allPartners(), "unknown")).toBe(true);
+    expect(isNarrowed(allPartners(), null)).toBe(false);
+  });
+});
+
+describe("catalogueCount", () => {
+  it("shows the total alone, or the matches out of it while narrowed", () => {
+    expect(catalogueCount(10_000, 10_000, false)).toBe("10,000 partners");
+    expect(catalogueCount(312, 10_000, true)).toBe("312 of 10,000 partners");
+    expect(catalogueCount(0, 1, true)).toBe("0 of 1 partner");
+    expect(catalogueCount(3, 3, false)).toBe("3 partners");
+  });
+});
+
+describe("pickByIds", () => {
+  const all = [
+    { id: 1, name: "a" },
+    { id: 2, name: "b" },
+    { id: 3, name: "c" },
+  ];
+
+  it("keeps the backend's order and drops ids it does not hold", () => {
+    expect(pickByIds(all, [3, 9, 1]).map((p) => p.name)).toEqual(["c", "a"]);
+    expect(pickByIds(all, null)).toEqual(all);
+    expect(pickByIds(all, [])).toEqual([]);
   });
 });

@@ -27,6 +27,7 @@ export type Partner = OkData<Answer<"listPartners">>[number];
 export type Facets = OkData<Answer<"partnerFacets">>;
 /** Where the data lives and how much there is. */
 export type WorkspaceInfo = OkData<Answer<"workspaceInfo">>;
+export type DemoStatus = OkData<Answer<"demoStatus">>;
 /** The one error shape the commands reject with. */
 export type CommandError = ErrorOf<Answer<"addPartner">>;
 /** What list_partners takes. */
@@ -47,6 +48,8 @@ export type ConnectionCheckView = OkData<Answer<"testConnection">>;
 export type HealthBadge = OkData<Answer<"healthOverview">>[number];
 /** What the partner page's Health card shows. */
 export type PartnerHealth = OkData<Answer<"partnerHealth">>;
+/** The partner page's health timeline chart (SVG) and what it shows in words. */
+export type HealthChartView = OkData<Answer<"partnerHealthChart">>;
 /** The SLA of a partner's contract over the current window, as partner_sla sends it. */
 export type SlaStatus = NonNullable<OkData<Answer<"partnerSla">>>;
 /** One of the latest checks (a tick of the heartbeat bar). */
@@ -65,8 +68,30 @@ export type RenewalBrief = OkData<Answer<"renewalBrief">>;
 export type UsageQuery = Parameters<Commands["usageReport"]>[0];
 /** A usage report with its chart. */
 export type ReportView = OkData<Answer<"usageReport">>;
+/** A report's chart alone, shown while the whole report is made. */
+export type ChartView = OkData<Answer<"usageChart">>;
 /** A finished CSV export (`null` when the save dialog was cancelled). */
 export type ExportDone = OkData<Answer<"exportUsageCsv">>;
+/** A partner's quarterly review with its charts (SVG). */
+export type ReviewView = OkData<Answer<"quarterlyReview">>;
+/** A partner's quarterly review. */
+export type QuarterlyReview = ReviewView["review"];
+/** The files a review export wrote (`null` when the folder dialog was cancelled). */
+export type ReviewExport = OkData<Answer<"exportQuarterlyReview">>;
+/** The partner page beyond the record: contract standing, capabilities verified, audit trail. */
+export type PartnerPage = OkData<Answer<"partnerPage">>;
+/** One row of a partner's audit trail. */
+export type AuditEntry = PartnerPage["audit"][number];
+/** A capability and when a connection test last verified it. */
+export type CapabilityVerification = PartnerPage["capabilities"][number];
+/** The Overview page: health counts, partners needing attention, SLAs at risk, decisions. */
+export type Overview = OkData<Answer<"overview">>;
+/** One workspace setting: meaning, what it accepts, stored value and default. */
+export type SettingView = OkData<Answer<"listSettings">>[number];
+/** What the audit page asks for: filters and the page. */
+export type AuditQuery = Parameters<Commands["auditLog"]>[0];
+/** One page of the audit log. */
+export type AuditPage = OkData<Answer<"auditLog">>;
 /** A command's answer: its data, or a CommandError. */
 export type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
 
