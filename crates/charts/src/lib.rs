@@ -245,7 +245,7 @@ where
         .build_cartesian_2d(first..last, 0.0..top)
         .map_err(draw_err)?;
     ctx.configure_mesh()
-        .light_line_style(GRID)
+        .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
         .axis_style(INK)
         .label_style(("sans-serif", 13).into_font().color(&INK))
@@ -377,7 +377,7 @@ where
         .build_cartesian_2d(chart.from..chart.to, 0.0..top)
         .map_err(draw_err)?;
     ctx.configure_mesh()
-        .light_line_style(GRID)
+        .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
         .axis_style(INK)
         .label_style(("sans-serif", 13).into_font().color(&INK))
@@ -518,7 +518,7 @@ where
         .map_err(draw_err)?;
     ctx.configure_mesh()
         .disable_x_mesh()
-        .light_line_style(GRID)
+        .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
         .axis_style(INK)
         .label_style(("sans-serif", 13).into_font().color(&INK))
