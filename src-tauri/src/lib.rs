@@ -47,6 +47,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::partner::catalogue_ids,
             commands::partner::partner_page,
             commands::partner::activate_partner,
+            commands::partner::update_partner,
             commands::health::health_overview,
             commands::health::partner_health,
             commands::health::partner_health_chart,

@@ -68,22 +68,26 @@ export async function endProcess(child, graceMs = 10_000) {
   }
 }
 
-/** Starts partner-sim for Kubeflow on a free port; resolves to its URL and a stop function. */
-export async function startSim() {
+/** Starts partner-sim for Kubeflow (or the `platforms` given, with partner-sim's `config` file)
+ *  on free ports; resolves to the Kubeflow (else the first) URL, every platform's URL in `urls`,
+ *  and a stop function. */
+export async function startSim({ platforms = ["kubeflow"], config } = {}) {
   if (!existsSync(SIM_BIN)) throw new Error(`partner-sim is not built at ${SIM_BIN}; run cargo build --workspace`);
-  const child = spawn(SIM_BIN, ["--platform", "kubeflow", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  const args = ["--platform", platforms.join(","), "--port", "0", ...(config ? ["--config", config] : [])];
+  const child = spawn(SIM_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
-  let url;
+  const urls = {};
   try {
-    url = await new Promise((ok, fail) => {
+    await new Promise((ok, fail) => {
       const timer = setTimeout(() => fail(new Error(`partner-sim printed no URL within 30 s: ${stderr}`)), 30_000);
       child.once("exit", (code) => fail(new Error(`partner-sim exited with ${code}: ${stderr}`)));
       createInterface({ input: child.stdout }).on("line", (line) => {
-        const match = /^kubeflow (http:\/\/127\.0\.0\.1:\d+)\/?$/.exec(line.trim());
-        if (match) {
+        const match = /^(\w+) (http:\/\/127\.0\.0\.1:\d+)\/?$/.exec(line.trim());
+        if (match) urls[match[1]] = match[2];
+        if (platforms.every((p) => urls[p])) {
           clearTimeout(timer);
-          ok(match[1]);
+          ok();
         }
       });
     });
@@ -93,7 +97,7 @@ export async function startSim() {
     throw e;
   }
   const stop = () => endProcess(child);
-  return { url, stop };
+  return { url: urls.kubeflow ?? urls[platforms[0]], urls, stop };
 }
 
 /**

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ecosystem_core::health::{CheckHint, CheckOutcome};
+use ecosystem_core::health::{CheckHint, CheckOutcome, HealthPolicy};
 use ecosystem_core::health_store::{HealthWriter, PartnerOutcome, PartnerTransition, Retention};
 use ecosystem_core::integration::{
     CheckState, ConnectionCheck, ErrorClass, Integration, IntegrationError, IntegrationResult,
@@ -811,7 +811,9 @@ pub struct WriterTotals {
 /// first) and gives each batch's transitions to a callback (notifications, UI events). Every
 /// hour (the first time five minutes after it starts) the thread also runs the history's
 /// retention ([`HealthWriter::run_retention`] with the workspace's
-/// [`HealthWriter::configured_retention`], read again each time).
+/// [`HealthWriter::configured_retention`], read again each time). The failure and recovery
+/// thresholds come from the workspace's settings ([`HealthPolicy::configured`]), read when the
+/// thread starts and again with each maintenance pass (every `maintenance_every`).
 ///
 /// Outcomes wait in a queue under a mutex. The writer is woken when the queue stops being
 /// empty (which starts a batch's `max_delay`), when it holds `max_batch`, and when the last
@@ -978,6 +980,7 @@ impl HealthWriterSink {
                 let mut last_maintenance = std::time::Instant::now();
                 let mut next_retention = std::time::Instant::now() + RETENTION_FIRST;
                 let mut batch: Vec<PartnerOutcome> = Vec::new();
+                writer = with_configured_policy(writer);
                 while queue.next_batch(batching.max_delay, &mut batch) {
                     let mut transitions = match writer.record(&batch) {
                         Ok(t) => {
@@ -994,6 +997,7 @@ impl HealthWriterSink {
                     batch.clear();
                     if last_maintenance.elapsed() >= batching.maintenance_every {
                         last_maintenance = std::time::Instant::now();
+                        writer = with_configured_policy(writer);
                         match writer.sync_maintenance(clock.now()) {
                             Ok(t) => transitions.extend(t),
                             Err(e) => tracing::error!(error = %e, "maintenance windows not applied"),
@@ -1017,6 +1021,18 @@ impl HealthWriterSink {
                 totals
             })?;
         Ok((HealthWriterSink { queue }, WriterThread { join }))
+    }
+}
+
+/// The writer with the thresholds the workspace's settings ask for now; on a read error it
+/// keeps the ones it has (logged).
+fn with_configured_policy(writer: HealthWriter) -> HealthWriter {
+    match HealthPolicy::configured(writer.store().conn()) {
+        Ok(policy) => writer.with_policy(policy),
+        Err(e) => {
+            tracing::error!(error = %e, "health threshold settings not read; thresholds kept");
+            writer
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! The health states a partner can be in, shared by the health history (poller, transitions)
-//! and SLA accounting (`sla`). This module owns only the words and their meaning; how long a
-//! partner stayed in each state, and what that costs, is decided elsewhere.
+//! and SLA accounting (`sla`). This module owns the words and their meaning, and reads from
+//! the workspace's settings how much evidence moves a partner between them
+//! ([`HealthPolicy::configured`]); how long a partner stayed in each state, and what that
+//! costs, is decided elsewhere.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,6 +10,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::health::{HealthPolicy, Thresholds};
+use crate::model::Tier;
 
 /// Where a partner stands, as the health poller last saw it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,6 +86,73 @@ impl FromStr for HealthState {
     }
 }
 
+/// The settings that set the thresholds: `health.failures_to_unhealthy.<tier>` and
+/// `health.successes_to_recover.<tier>` (see [`crate::workspace::SETTINGS`]).
+const FAILURES_PREFIX: &str = "health.failures_to_unhealthy.";
+const SUCCESSES_PREFIX: &str = "health.successes_to_recover.";
+
+fn tier_named(word: &str) -> Option<Tier> {
+    Tier::ALL.iter().copied().find(|t| t.as_str() == word)
+}
+
+/// The tier default of a threshold setting (`None` for any other key), as the settings page
+/// shows it.
+pub fn default_threshold(key: &str) -> Option<u32> {
+    if let Some(tier) = key.strip_prefix(FAILURES_PREFIX).and_then(tier_named) {
+        return Some(Thresholds::for_tier(tier).failures_to_unhealthy);
+    }
+    let tier = key.strip_prefix(SUCCESSES_PREFIX).and_then(tier_named)?;
+    Some(Thresholds::for_tier(tier).successes_to_recover)
+}
+
+impl HealthPolicy {
+    /// The thresholds the given settings ask for; a threshold with no setting keeps its tier
+    /// default ([`Thresholds::for_tier`]), other keys are ignored, a bad value is refused
+    /// with the setting named.
+    pub fn from_settings<'a>(
+        settings: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<HealthPolicy> {
+        let mut policy = HealthPolicy::default();
+        for (key, value) in settings {
+            let (tier, failures) = if let Some(t) = key.strip_prefix(FAILURES_PREFIX) {
+                (t, true)
+            } else if let Some(t) = key.strip_prefix(SUCCESSES_PREFIX) {
+                (t, false)
+            } else {
+                continue;
+            };
+            let thresholds = match tier_named(tier) {
+                Some(Tier::Strategic) => &mut policy.strategic,
+                Some(Tier::Premium) => &mut policy.premium,
+                Some(Tier::Standard) => &mut policy.standard,
+                None => continue,
+            };
+            crate::workspace::validate_setting(key, value)?;
+            let field = if failures {
+                &mut thresholds.failures_to_unhealthy
+            } else {
+                &mut thresholds.successes_to_recover
+            };
+            *field = value.parse().unwrap_or(*field);
+        }
+        Ok(policy)
+    }
+
+    /// The thresholds the workspace's settings ask for now, read from `conn` (the health
+    /// writer's connection, so a change made in the app or the CLI applies to the next checks).
+    pub fn configured(conn: &rusqlite::Connection) -> Result<HealthPolicy> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT key, value FROM settings
+             WHERE key LIKE 'health.failures_to_unhealthy.%'
+                OR key LIKE 'health.successes_to_recover.%'",
+        )?;
+        let stored: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        HealthPolicy::from_settings(stored.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +173,106 @@ mod tests {
         assert!(
             err.contains("\"down\"") && err.contains("healthy, degraded"),
             "message names the word and the choices: {err}"
+        );
+    }
+
+    use crate::health::CheckOutcome;
+    use crate::health_store::{HealthHistory, HealthWriter, PartnerOutcome};
+    use crate::integration::ErrorClass;
+    use crate::{FixedClock, NewPartner, PartnerKind, Registry, Store};
+
+    #[test]
+    fn without_settings_the_tier_defaults_apply_and_each_default_is_a_valid_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("ecosystem.db")).unwrap();
+        assert_eq!(
+            HealthPolicy::configured(store.conn()).unwrap(),
+            HealthPolicy::default()
+        );
+        for tier in Tier::ALL {
+            for prefix in [FAILURES_PREFIX, SUCCESSES_PREFIX] {
+                let key = format!("{prefix}{}", tier.as_str());
+                let default = default_threshold(&key).unwrap_or_else(|| panic!("{key}"));
+                crate::workspace::validate_setting(&key, &default.to_string()).unwrap();
+            }
+        }
+        assert_eq!(default_threshold("health.failures_to_unhealthy.gold"), None);
+    }
+
+    #[test]
+    fn a_bad_threshold_setting_is_refused_with_its_key() {
+        let err = HealthPolicy::from_settings([("health.failures_to_unhealthy.premium", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("health.failures_to_unhealthy.premium"),
+            "{err}"
+        );
+    }
+
+    /// Failed checks, a minute apart, of a strategic partner (default: 2 failures to go down,
+    /// 2 successes back), recorded by a writer configured from the workspace's settings;
+    /// returns the state after each check.
+    fn states_after(settings: &[(&str, &str)], checks: &[bool]) -> Vec<HealthState> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ecosystem.db");
+        let t0 = chrono::DateTime::from_timestamp(1_750_000_000, 0).unwrap();
+        let mut registry = Registry::new(
+            Store::open(&path).unwrap(),
+            "tester",
+            Arc::new(FixedClock(t0)),
+        );
+        let mut new = NewPartner::new("p", PartnerKind::Http, "https://p.example.com/health");
+        new.tier = Tier::Strategic;
+        let id = registry.add_partner(&new).unwrap().id;
+        for (key, value) in settings {
+            registry.set_setting(key, value).unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let policy = HealthPolicy::configured(store.conn()).unwrap();
+        let mut writer = HealthWriter::new(store).with_policy(policy);
+        let mut states = Vec::new();
+        for (i, &ok) in checks.iter().enumerate() {
+            let at = t0 + chrono::Duration::minutes(i as i64);
+            let outcome = if ok {
+                CheckOutcome::ok(at, 40)
+            } else {
+                CheckOutcome::failed(at, ErrorClass::TimedOut, "no answer", 10_000)
+            };
+            writer
+                .record(&[PartnerOutcome {
+                    partner_id: id,
+                    outcome,
+                }])
+                .unwrap();
+            let current = HealthHistory::new(registry.store().conn())
+                .current(id)
+                .unwrap();
+            states.push(current.state);
+        }
+        states
+    }
+
+    use std::sync::Arc;
+    use HealthState::{Healthy, Unhealthy};
+
+    #[test]
+    fn a_changed_threshold_setting_changes_when_a_partner_turns_unhealthy_and_recovers() {
+        let checks = [true, false, false, false, false, true, true, true];
+        assert_eq!(
+            states_after(&[], &checks),
+            [Healthy, Healthy, Unhealthy, Unhealthy, Unhealthy, Unhealthy, Healthy, Healthy],
+            "strategic default: 2 failures down, 2 successes back"
+        );
+        let changed = [
+            ("health.failures_to_unhealthy.strategic", "4"),
+            ("health.successes_to_recover.strategic", "3"),
+            // Another tier's setting does not touch a strategic partner.
+            ("health.failures_to_unhealthy.standard", "1"),
+        ];
+        assert_eq!(
+            states_after(&changed, &checks),
+            [Healthy, Healthy, Healthy, Healthy, Unhealthy, Unhealthy, Unhealthy, Healthy],
         );
     }
 }

@@ -210,21 +210,32 @@ impl NewPartner {
     }
 }
 
-/// A change to a partner; `None` leaves a field as it is.
+/// A change to a partner; `None` leaves a field as it is. Serialised (into the audit log) with
+/// only the fields that change, so `"owner": null` there means the owner was cleared.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PartnerUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<PartnerKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tier: Option<Tier>,
     /// `Some(None)` clears the owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// `Some(None)` removes the dependency.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub interval_secs: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u32>,
 }
 

@@ -55,6 +55,9 @@ pub struct SettingView {
 /// The value the code uses for `key` when the workspace stores none, taken from the
 /// constants the code itself uses.
 pub fn default_value(key: &str) -> Option<String> {
+    if let Some(n) = crate::health_state::default_threshold(key) {
+        return Some(n.to_string());
+    }
     let check = crate::model::HealthCheck::default();
     Some(match key {
         "health.default_interval_secs" => check.interval_secs.to_string(),

@@ -69,6 +69,42 @@ pub const SETTINGS: &[SettingSpec] = &[
         1,
         300,
     ),
+    number(
+        "health.failures_to_unhealthy.strategic",
+        "consecutive failed checks that make a strategic partner unhealthy (default 2)",
+        1,
+        100,
+    ),
+    number(
+        "health.failures_to_unhealthy.premium",
+        "consecutive failed checks that make a premium partner unhealthy (default 3)",
+        1,
+        100,
+    ),
+    number(
+        "health.failures_to_unhealthy.standard",
+        "consecutive failed checks that make a standard partner unhealthy (default 3)",
+        1,
+        100,
+    ),
+    number(
+        "health.successes_to_recover.strategic",
+        "consecutive successful checks that bring an unhealthy strategic partner back (default 2)",
+        1,
+        100,
+    ),
+    number(
+        "health.successes_to_recover.premium",
+        "consecutive successful checks that bring an unhealthy premium partner back (default 2)",
+        1,
+        100,
+    ),
+    number(
+        "health.successes_to_recover.standard",
+        "consecutive successful checks that bring an unhealthy standard partner back (default 3)",
+        1,
+        100,
+    ),
     SettingSpec {
         key: "health.poll_in_app",
         meaning: "1: the desktop app polls health while it is open; 0: it only shows what \

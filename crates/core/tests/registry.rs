@@ -107,6 +107,33 @@ fn the_audit_log_cannot_be_edited_or_deleted() {
 }
 
 #[test]
+fn an_update_is_audited_with_only_what_changed_and_a_cleared_owner_as_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reg = registry_at(&dir.path().join("e.db"));
+    let mut p = partner("P", PartnerKind::Mlflow);
+    p.owner = Some("grace".into());
+    reg.add_partner(&p).unwrap();
+    let change = PartnerUpdate {
+        tier: Some(Tier::Strategic),
+        owner: Some(None),
+        ..Default::default()
+    };
+    reg.update_partner("P", &change).unwrap();
+    let entry = reg
+        .audit_log(Some("P"), 10)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "partner.update")
+        .expect("the update is audited");
+    let detail: serde_json::Value = serde_json::from_str(&entry.detail.unwrap()).unwrap();
+    assert_eq!(
+        detail,
+        serde_json::json!({ "tier": "strategic", "owner": null }),
+        "only the changed fields, the cleared owner as null"
+    );
+}
+
+#[test]
 fn two_registries_on_one_file_see_each_others_changes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.db");

@@ -229,7 +229,8 @@ async fn oauth_token(State(db): State<Arc<Db>>, headers: HeaderMap, body: Bytes)
             .ok()?;
         let text = String::from_utf8(decoded).ok()?;
         let (id, secret) = text.split_once(':')?;
-        Some((id.to_string(), secret.to_string()))
+        // RFC 6749 §2.3.1: each is form-urlencoded before the pair is base64-encoded.
+        Some((form_decoded(id), form_decoded(secret)))
     });
     let creds = basic.or_else(|| {
         Some((
@@ -859,4 +860,12 @@ async fn statement_cancel(State(db): State<Arc<Db>>, Path(id): Path<String>) -> 
         s.canceled = true;
     }
     Ok(Json(json!({})))
+}
+
+/// One form-urlencoded value, decoded (`+` is a space, `%2F` a slash).
+fn form_decoded(text: &str) -> String {
+    form_urlencoded::parse(format!("v={text}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }

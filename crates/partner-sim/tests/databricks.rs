@@ -124,6 +124,33 @@ async fn oauth_m2m_token_from_basic_client_credentials_is_accepted_as_bearer() {
 }
 
 #[tokio::test]
+async fn oauth_client_credentials_are_form_decoded_as_rfc_6749_says() {
+    let mut config = partner_sim::SimConfig::default();
+    config.databricks.oauth_client_id = "sim client/id".into();
+    config.databricks.oauth_client_secret = "s3cr+t/with=signs&more".into();
+    let t = common::start_with(config).await;
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let token = |id: String, secret: String| {
+        let request = t
+            .http
+            .post(url(&t, "/oidc/v1/token"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")]);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(
+        token(encode("sim client/id"), encode("s3cr+t/with=signs&more")).await,
+        200,
+        "encoded as the standard says"
+    );
+    assert_eq!(
+        token(encode("sim client/id"), encode("s3cr t/with=signs&more")).await,
+        401,
+        "a '+' decoded from the secret is a space: a different secret"
+    );
+}
+
+#[tokio::test]
 async fn clusters_and_jobs_paginate_with_page_tokens_until_exhausted() {
     let t = common::start().await;
     let mut seen = 0;

@@ -32,6 +32,7 @@ import type {
   PartnerFilter,
   PartnerHealth,
   PartnerPage,
+  PartnerChange,
   SlaStatus,
   WorkspaceInfo,
 } from "./types";
@@ -188,6 +189,11 @@ export function catalogueIds(filter: PartnerFilter, health: HealthState | null):
 /** The partner page beyond the record: contract standing, capabilities verified, audit trail. */
 export function partnerPage(name: string): Promise<PartnerPage> {
   return unwrap(commands.partnerPage(name));
+}
+
+/** Changes a partner's fields; a refusal (naming the field) comes back as the answer's error. */
+export function updatePartner(name: string, change: PartnerChange): Promise<Outcome<Partner>> {
+  return settle(commands.updatePartner(name, change));
 }
 
 /** Activates a partner (the last onboarding step); a refusal comes back as the answer's error. */

@@ -38,6 +38,11 @@ export const commands = {
 	 *  from a lifecycle that cannot become active.
 	 */
 	activatePartner: (name: string) => typedError<Partner_Serialize, CommandError_Serialize>(__TAURI_INVOKE("activate_partner", { name })),
+	/**
+	 *  Changes the fields of a partner given in `change` (validated and audited by core); the
+	 *  error names the field at fault. Returns the partner as stored, under its new name if renamed.
+	 */
+	updatePartner: (name: string, change: PartnerChange_Deserialize) => typedError<Partner_Serialize, CommandError_Serialize>(__TAURI_INVOKE("update_partner", { name, change })),
 	/**  Every partner's current state, by name, for the catalogue's badges; one query. */
 	healthOverview: () => typedError<HealthBadge_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("health_overview")),
 	/**
@@ -381,6 +386,19 @@ export type CheckView_Serialize = {
 	outcome: CheckOutcomeView,
 	latency_ms: number,
 	error_class: ErrorClass | null,
+};
+
+/**  A new value for a field that may be empty: `{ value: null }` clears it. */
+export type Cleared = Cleared_Serialize | Cleared_Deserialize;
+
+/**  A new value for a field that may be empty: `{ value: null }` clears it. */
+export type Cleared_Deserialize = {
+	value?: string | null,
+};
+
+/**  A new value for a field that may be empty: `{ value: null }` clears it. */
+export type Cleared_Serialize = {
+	value: string | null,
 };
 
 /**  The one error shape that crosses to the UI. */
@@ -985,6 +1003,41 @@ export type Overview_Serialize = {
 
 /**  A partner as stored in the registry. */
 export type Partner = Partner_Serialize | Partner_Deserialize;
+
+/**  What the partner page's edit form changed; a `null` field is left as it is. */
+export type PartnerChange = PartnerChange_Serialize | PartnerChange_Deserialize;
+
+/**  What the partner page's edit form changed; a `null` field is left as it is. */
+export type PartnerChange_Deserialize = {
+	/**  A new name (the partner keeps its id, history and credential). */
+	name?: string | null,
+	endpoint?: string | null,
+	tier?: Tier | null,
+	/**  `{ value: null }` removes the owner. */
+	owner?: Cleared_Deserialize | null,
+	capabilities?: string[] | null,
+	tags?: string[] | null,
+	/**  `{ value: null }` removes the dependency. */
+	depends_on?: Cleared_Deserialize | null,
+	interval_secs?: number | null,
+	timeout_secs?: number | null,
+};
+
+/**  What the partner page's edit form changed; a `null` field is left as it is. */
+export type PartnerChange_Serialize = {
+	/**  A new name (the partner keeps its id, history and credential). */
+	name: string | null,
+	endpoint: string | null,
+	tier: Tier | null,
+	/**  `{ value: null }` removes the owner. */
+	owner: Cleared_Serialize | null,
+	capabilities: string[] | null,
+	tags: string[] | null,
+	/**  `{ value: null }` removes the dependency. */
+	depends_on: Cleared_Serialize | null,
+	interval_secs: number | null,
+	timeout_secs: number | null,
+};
 
 /**  Everything the partner page shows. */
 export type PartnerDetail = PartnerDetail_Serialize | PartnerDetail_Deserialize;

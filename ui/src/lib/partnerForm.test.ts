@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
+  fieldId,
   firstInvalidField,
+  formValuesOf,
   initialFormValues,
+  isEmptyChange,
+  partnerChange,
   serverErrorField,
   serverErrorMessage,
   splitLabels,
@@ -10,7 +14,7 @@ import {
   type FormField,
   type PartnerFormValues,
 } from "./partnerForm";
-import type { NewPartner } from "./types";
+import type { NewPartner, Partner } from "./types";
 
 /** A form that passes every rule, with `changes` applied. */
 function form(changes: Partial<PartnerFormValues> = {}): PartnerFormValues {
@@ -383,5 +387,93 @@ describe("backend errors", () => {
     expect(
       serverErrorMessage({ code: "internal", message: "database is locked", field: null }),
     ).toBe("Database is locked");
+  });
+});
+
+describe("editing a partner", () => {
+  const stored: Partner = {
+    id: 7,
+    name: "Acme ML",
+    kind: "databricks",
+    endpoint: "https://dbc-1234.cloud.databricks.com",
+    tier: "standard",
+    owner: "Data Platform",
+    capabilities: ["serving", "feature-store"],
+    tags: ["eu"],
+    lifecycle: "active",
+    depends_on: "Core Auth",
+    health_check: { interval_secs: 60, timeout_secs: 10 },
+    created_at: "2026-01-05T10:00:00Z",
+    updated_at: "2026-01-05T10:00:00Z",
+  };
+
+  /** The change the edit form sends after `edits` to the stored partner's values. */
+  function changeAfter(edits: Partial<PartnerFormValues>) {
+    return partnerChange(stored, accepted({ ...formValuesOf(stored), ...edits }));
+  }
+
+  it("starts from the stored partner and, untouched, changes nothing", () => {
+    const values = formValuesOf(stored);
+    expect(values).toMatchObject({
+      owner: "Data Platform",
+      capabilities: "serving, feature-store",
+      depends_on: "Core Auth",
+      interval: 60,
+    });
+    const change = changeAfter({});
+    expect(isEmptyChange(change)).toBe(true);
+    expect(Object.values(change).every((v) => v === null)).toBe(true);
+  });
+
+  it("sends only the fields that changed", () => {
+    const change = changeAfter({ tier: "premium", tags: "eu, gpu", interval: "30" });
+    expect(change).toEqual({
+      name: null,
+      endpoint: null,
+      tier: "premium",
+      owner: null,
+      capabilities: null,
+      tags: ["eu", "gpu"],
+      depends_on: null,
+      interval_secs: 30,
+      timeout_secs: null,
+    });
+    expect(isEmptyChange(change)).toBe(false);
+  });
+
+  it("tells a cleared owner or dependency (value null) from an untouched one (null)", () => {
+    const change = changeAfter({ owner: "  ", depends_on: "" });
+    expect(change.owner).toEqual({ value: null });
+    expect(change.depends_on).toEqual({ value: null });
+    expect(changeAfter({ owner: "ML Ops" }).owner).toEqual({ value: "ML Ops" });
+    const ownerless = { ...stored, owner: null };
+    expect(partnerChange(ownerless, accepted(formValuesOf(ownerless))).owner).toBeNull();
+  });
+
+  it("sees reordered labels and a rename, and ignores spacing that validation drops", () => {
+    expect(changeAfter({ capabilities: "feature-store, serving" }).capabilities).toEqual([
+      "feature-store",
+      "serving",
+    ]);
+    expect(changeAfter({ capabilities: " serving ,feature-store " }).capabilities).toBeNull();
+    expect(changeAfter({ endpoint: " https://dbc-1234.cloud.databricks.com " }).endpoint).toBeNull();
+    expect(changeAfter({ name: "Acme ML EU" }).name).toBe("Acme ML EU");
+  });
+
+  it("refuses what the add form refuses, at the same field", () => {
+    expect(fieldsWithErrors(refused({ ...formValuesOf(stored), interval: 0 }))).toEqual([
+      "interval",
+    ]);
+    expect(fieldsWithErrors(refused({ ...formValuesOf(stored), endpoint: "dbc-1234" }))).toEqual([
+      "endpoint",
+    ]);
+    expect(
+      refused({ ...formValuesOf(stored), depends_on: "Acme ML" }).depends_on,
+    ).toBe("A partner cannot depend on itself");
+  });
+
+  it("names each control after its form's prefix", () => {
+    expect(fieldId("partner", "depends_on")).toBe("partner-depends-on");
+    expect(fieldId("edit-partner", "interval")).toBe("edit-partner-interval");
   });
 });

@@ -1,7 +1,7 @@
-// The "Add partner" form's rules, mirroring the backend's (crates/core validate.rs), so that a
+// The "Add partner" and "Edit partner" forms' rules, mirroring the backend's (crates/core validate.rs), so that a
 // partner manager hears about a mistake next to the field before anything is sent. The backend
 // checks again; its errors are mapped back onto the same fields by `serverErrorField`.
-import type { CommandError, NewPartner } from "./types";
+import type { CommandError, NewPartner, Partner, PartnerChange } from "./types";
 import { sentence } from "./format";
 import { isKind, isTier } from "./vocabulary";
 
@@ -276,4 +276,60 @@ export function serverErrorMessage(error: CommandError): string {
       ? error.message.slice(prefix.length)
       : error.message;
   return sentence(message);
+}
+
+/** The id of a field's control in a form whose ids start with `prefix` ("partner-tier"). */
+export function fieldId(prefix: string, field: FormField): string {
+  return `${prefix}-${field.replace("_", "-")}`;
+}
+
+/** The edit form's starting values: the partner as stored. */
+export function formValuesOf(partner: Partner): PartnerFormValues {
+  return {
+    name: partner.name,
+    kind: partner.kind,
+    endpoint: partner.endpoint,
+    tier: partner.tier,
+    owner: partner.owner ?? "",
+    capabilities: partner.capabilities.join(", "),
+    tags: partner.tags.join(", "),
+    depends_on: partner.depends_on ?? "",
+    interval: partner.health_check.interval_secs,
+    timeout: partner.health_check.timeout_secs,
+  };
+}
+
+function sameLabels(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((label, i) => label === b[i]);
+}
+
+/**
+ * What the edit form changed, as update_partner takes it: only the fields whose validated value
+ * differs from the stored partner are set, the others are null (left as they are). A cleared
+ * owner or dependency is `{ value: null }`, which removes it. The kind is not edited here.
+ */
+export function partnerChange(before: Partner, after: NewPartner): PartnerChange {
+  return {
+    name: after.name !== before.name ? after.name : null,
+    endpoint: after.endpoint !== before.endpoint ? after.endpoint : null,
+    tier: after.tier !== before.tier ? after.tier : null,
+    owner: after.owner !== (before.owner ?? null) ? { value: after.owner } : null,
+    capabilities: sameLabels(after.capabilities, before.capabilities) ? null : after.capabilities,
+    tags: sameLabels(after.tags, before.tags) ? null : after.tags,
+    depends_on:
+      after.depends_on !== (before.depends_on ?? null) ? { value: after.depends_on } : null,
+    interval_secs:
+      after.health_check.interval_secs !== before.health_check.interval_secs
+        ? after.health_check.interval_secs
+        : null,
+    timeout_secs:
+      after.health_check.timeout_secs !== before.health_check.timeout_secs
+        ? after.health_check.timeout_secs
+        : null,
+  };
+}
+
+/** Whether a change leaves everything as it is (nothing to send). */
+export function isEmptyChange(change: PartnerChange): boolean {
+  return Object.values(change).every((value) => value === null);
 }

@@ -34,6 +34,8 @@ export type CommandError = ErrorOf<Answer<"addPartner">>;
 export type PartnerFilter = Parameters<Commands["listPartners"]>[0];
 /** What add_partner takes. */
 export type NewPartner = Parameters<Commands["addPartner"]>[0];
+/** What update_partner takes: the changed fields only, null for the others. */
+export type PartnerChange = Parameters<Commands["updatePartner"]>[1];
 /** A partner's page: record, contract, credential metadata, the credential types it takes. */
 export type PartnerDetail = OkData<Answer<"partnerDetail">>;
 /** What is recorded about a credential: never the secret. */
