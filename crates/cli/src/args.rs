@@ -102,6 +102,9 @@ pub enum Command {
     /// Show or change workspace settings
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// The database file itself: `db check` runs SQLite's integrity check (exit 1 if not ok)
+    #[command(subcommand)]
+    Db(crate::db::DbCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -352,6 +355,10 @@ impl Command {
                 crate::poll::run(registry, &db, args).map(|_| ())
             }
             Command::Bench(cmd) => crate::bench_report::run(cmd).map(|_| ()),
+            Command::Db(cmd) => {
+                let db = registry.store().path().to_path_buf();
+                crate::db::run(&db, cmd).map(|_| ())
+            }
             Command::Report(cmd) => crate::report::run(registry, cmd),
             Command::Usage(cmd) => crate::usage::run(registry, cmd).map(|_| ()),
             Command::Health(args) => crate::health::run(registry, args),

@@ -8,6 +8,7 @@ mod bench_report;
 mod check;
 mod contracts;
 mod credential;
+mod db;
 mod events;
 mod health;
 mod maintenance;
@@ -55,6 +56,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Some(p) => p,
         None => ecosystem_core::default_db_path()?,
     };
+    // Checked before anything opens it for writing (which would migrate it).
+    if let args::Command::Db(db) = cli.command {
+        return db::run(&path, db);
+    }
     let mut registry = Registry::open(&path)?;
     let result = match cli.command {
         args::Command::Check(check) => check::run(&registry, check),

@@ -555,7 +555,11 @@ pub fn classify_transport(error: &reqwest::Error, context: &str) -> IntegrationE
         // connect (DNS, refused, TLS), request and body errors (reset, closed early)
         ErrorClass::Unreachable
     };
-    let what = if error.is_connect() {
+    let cause = root_cause(error);
+    let what = if error.is_connect() && cause.contains("certificate") {
+        // rustls says "invalid peer certificate: …": name the certificate as the problem.
+        "could not connect: the partner's TLS certificate was refused"
+    } else if error.is_connect() {
         "could not connect"
     } else if error.is_timeout() {
         "timed out"
@@ -566,7 +570,7 @@ pub fn classify_transport(error: &reqwest::Error, context: &str) -> IntegrationE
     } else {
         "the request failed"
     };
-    IntegrationError::new(class, format!("{context}: {what} ({})", root_cause(error)))
+    IntegrationError::new(class, format!("{context}: {what} ({cause})"))
 }
 
 /// The innermost cause of a transport error, which says what happened ("Connection refused")

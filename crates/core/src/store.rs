@@ -410,6 +410,34 @@ impl Store {
         Ok(())
     }
 
+    /// `PRAGMA integrity_check` on the file at `path`, through a read-only connection that
+    /// neither migrates nor writes (so a damaged file can still be examined, and the check runs
+    /// beside a live writer). `["ok"]` when the file is sound; otherwise SQLite's findings.
+    pub fn integrity_check(path: impl AsRef<Path>) -> Result<Vec<String>> {
+        let path = path.as_ref();
+        let db_err = |message: String| Error::Database {
+            path: path.to_path_buf(),
+            message,
+        };
+        if !path.is_file() {
+            return Err(db_err("no such database file".into()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| db_err(format!("cannot open: {e}")))?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let mut stmt = conn
+            .prepare("PRAGMA integrity_check")
+            .map_err(|e| db_err(describe_open_error(&e)))?;
+        let findings = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| db_err(describe_open_error(&e)))?;
+        Ok(findings)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
