@@ -13,7 +13,7 @@ CLI_BIN := $(CARGO_TARGET_DIR)/debug/ecosystem
 XVFB := xvfb-run -a -s "-screen 0 1280x800x24"
 ISOLATED := scripts/isolated.sh
 
-.PHONY: run test deps ui build lint fmt check unit ui-test e2e bindings bundle clean
+.PHONY: run test deps ui build lint fmt check unit ui-test e2e fuzz bindings bundle clean
 
 ## run: install what is missing, build, and open the app on the embedded database
 run: deps ui
@@ -21,7 +21,7 @@ run: deps ui
 	$(APP_BIN)
 
 ## test: install what is missing and run every test layer
-test: deps ui build lint unit ui-test e2e
+test: deps ui build lint unit ui-test e2e fuzz
 	@echo "make test: every layer passed"
 
 deps:
@@ -50,6 +50,12 @@ ui-test:
 
 e2e: build
 	APP_BIN=$(APP_BIN) CLI_BIN=$(CLI_BIN) $(ISOLATED) scripts/with-keyring.sh $(XVFB) node --test --test-concurrency=1 --test-force-exit tests/e2e/
+
+## fuzz: build every fuzz target (fuzz/, cargo-fuzz) and run each for FUZZ_SECONDS; a crash
+## fails with the reproducer's path (docs/FUZZING.md)
+FUZZ_SECONDS ?= 20
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## bindings: regenerate ui/src/lib/bindings.ts from the Rust commands
 bindings: ui

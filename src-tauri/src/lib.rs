@@ -14,7 +14,7 @@ pub mod window;
 
 use std::sync::{Arc, Mutex};
 
-use ecosystem_core::Registry;
+use ecosystem_core::{Registry, Surface};
 use tauri::Manager;
 use tauri_specta::{collect_commands, collect_events, Builder};
 
@@ -108,7 +108,8 @@ pub fn run() {
         Ok(p) => p,
         Err(e) => fatal(&e.to_string()),
     };
-    let registry = match Registry::open(&db_path) {
+    // Changes made in the window are audited as the OS user in the app (`alice (app)`).
+    let registry = match Registry::open_as(&db_path, Surface::App) {
         Ok(r) => r,
         Err(e) => fatal(&e.to_string()),
     };

@@ -5,12 +5,15 @@
 //! [`KEEP_FILES`] are kept. The filter is `RUST_LOG`, else `info`.
 //!
 //! Secrets never reach a log: credentials are not passed to tracing (only partner names,
-//! keyring item names and error texts, which the credential code keeps free of secrets).
+//! keyring item names and error texts, which the credential code keeps free of secrets). As a
+//! second line, both writers mask every line with `ecosystem_core::redact` (e-mail addresses,
+//! tokens, credential headers, key material), and panics are logged through the same path.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
+use ecosystem_core::redact::RedactingWriter;
 use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::fmt::writer::OptionalWriter;
@@ -35,7 +38,7 @@ pub fn init() {
     let file = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_writer(|| match FILE.get() {
-            Some(w) => OptionalWriter::some(w.clone()),
+            Some(w) => OptionalWriter::some(RedactingWriter::new(w.clone())),
             None => OptionalWriter::none(),
         });
     tracing_subscriber::registry()
@@ -43,10 +46,11 @@ pub fn init() {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_ansi(std::io::stderr().is_terminal())
-                .with_writer(std::io::stderr),
+                .with_writer(|| RedactingWriter::new(std::io::stderr())),
         )
         .with(file)
         .init();
+    ecosystem_core::redact::log_panics();
 }
 
 /// Sends the logs to a daily file in `dir` too (created if missing), pruning old files.

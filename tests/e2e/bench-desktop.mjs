@@ -16,11 +16,11 @@
 //     node tests/e2e/bench-desktop.mjs
 // (T is the cargo target directory.) BENCH_PARTNERS, BENCH_SECS (sampling per phase, default
 // 150), BENCH_IDLE_SECS (default 90) and BENCH_STEP_SECS (one table row, default 15) change it.
-// Counting the checks reads the database with the sqlite3 command-line shell (read-only).
+// Counting the checks reads the (encrypted) database with `ecosystem db stats` (read-only).
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, freshWorkspace, launchApp, startSim } from "./driver.mjs";
+import { cli, cliJson, freshWorkspace, launchApp, startSim } from "./driver.mjs";
 
 const print = (line) => process.stdout.write(`${line}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -94,11 +94,8 @@ function tree(root) {
 }
 
 function samplesRecorded(db) {
-  const out = execFileSync("sqlite3", ["-readonly", db, "SELECT count(*), count(DISTINCT partner_id) FROM health_samples"], {
-    encoding: "utf8",
-  });
-  const [rows, partners] = out.trim().split("|").map(Number);
-  return { rows, partners };
+  const stats = cliJson(db, ["db", "stats"]);
+  return { rows: stats.tables.health_samples, partners: stats.partners_checked };
 }
 
 const mb = (kb) => (kb / 1024).toFixed(1);

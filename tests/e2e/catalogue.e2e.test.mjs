@@ -47,7 +47,7 @@ describe("the desktop catalogue and the CLI share one database", () => {
     assert.equal(listed.depends_on, "Seed Databricks");
     assert.equal(listed.lifecycle, "onboarding");
     const audit = cliJson(ws.db, ["audit", "--partner", name]);
-    assert.equal(audit[0].actor, "e2e-app", "the app records its OS user in the audit log");
+    assert.equal(audit[0].actor, "e2e-app (app)", "the app records its OS user, and that it was the app, in the audit log");
   });
 
   test("the form refuses a bad endpoint and nothing is saved", async () => {

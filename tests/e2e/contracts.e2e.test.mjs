@@ -84,6 +84,6 @@ describe("a contract near its notice deadline raises one alert, which Acknowledg
     const audit = JSON.parse(cli(ws.db, ["audit", "--format", "json"]));
     const acks = audit.filter((e) => e.subject === DUE && /ack/.test(e.action));
     assert.equal(acks.length, 1, `one audited acknowledgement: ${JSON.stringify(audit.slice(0, 5))}`);
-    assert.equal(acks[0].actor, "e2e-app");
+    assert.equal(acks[0].actor, "e2e-app (app)");
   });
 });

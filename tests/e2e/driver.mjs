@@ -16,6 +16,7 @@ export const APP_BIN = process.env.APP_BIN ?? join(targetDir, "debug/ecosystem-d
 export const CLI_BIN = process.env.CLI_BIN ?? join(targetDir, "debug/ecosystem");
 export const SIM_BIN = process.env.SIM_BIN ?? join(targetDir, "debug/partner-sim");
 export const NOTIFYD_BIN = process.env.NOTIFYD_BIN ?? join(targetDir, "debug/fake-notifyd");
+export const DB_QUERY_BIN = process.env.DB_QUERY_BIN ?? join(targetDir, "debug/db-query");
 export const SCREENSHOTS = join(here, "screenshots");
 
 function freePort() {
@@ -181,6 +182,20 @@ export function cliJson(db, args) {
   return JSON.parse(cli(db, [...args, "--format", "json"]));
 }
 
+/** The app's environment on `db`, with `env` added: the window state, the log files and
+ *  WebKit's storage go beside the test's database, never into the real user's directories; a
+ *  test may still choose its own. */
+export function appEnv(db, env = {}) {
+  return {
+    ...process.env,
+    XDG_CONFIG_HOME: join(dirname(db), "xdg-config"),
+    XDG_DATA_HOME: join(dirname(db), "xdg-data"),
+    ...env,
+    ECOSYSTEM_DB: db,
+    USER: "e2e-app",
+  };
+}
+
 /** Launches the app on `db`, with `env` added to its environment. Call `stop()` when done; it
  *  ends the driver with SIGTERM. `log()` is what the driver and the app wrote to stdout and stderr.
  *  The app opens on its Overview; `tab` is the tab opened once the window is up ("partners",
@@ -193,16 +208,7 @@ export async function launchApp(db, env = {}, { tab = "partners" } = {}) {
     "tauri-driver",
     ["--port", String(port), "--native-port", String(nativePort), "--native-driver", "/usr/bin/WebKitWebDriver"],
     {
-      // The window state, the log files and WebKit's storage go beside the test's database,
-      // never into the real user's directories; a test may still choose its own.
-      env: {
-        ...process.env,
-        XDG_CONFIG_HOME: join(dirname(db), "xdg-config"),
-        XDG_DATA_HOME: join(dirname(db), "xdg-data"),
-        ...env,
-        ECOSYSTEM_DB: db,
-        USER: "e2e-app",
-      },
+      env: appEnv(db, env),
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -398,9 +404,10 @@ export async function assertAccessible(browser, context = "body") {
   }
 }
 
-/** The X window of the dialog titled `title`, once it is up, with the keyboard focus. */
+/** The X window of the dialog titled `title`, once it is up and mapped (focusing one not yet
+ *  viewable fails with BadMatch), with the keyboard focus. */
 function dialogWindow(title) {
-  const window = execFileSync("xdotool", ["search", "--sync", "--name", title], { encoding: "utf8", timeout: 20_000 })
+  const window = execFileSync("xdotool", ["search", "--sync", "--onlyvisible", "--name", title], { encoding: "utf8", timeout: 20_000 })
     .trim()
     .split("\n")[0];
   execFileSync("xdotool", ["windowfocus", "--sync", window]);

@@ -176,7 +176,7 @@ describe("a partner going down raises one native notification per root cause", {
     const audit = cli(ws.db, ["audit", "--format", "json"]);
     const pauses = JSON.parse(audit).filter((e) => e.action === "partner.pause" && e.subject === PARENT);
     assert.equal(pauses.length, 1, `one audited pause: ${audit}`);
-    assert.equal(pauses[0].actor, "e2e-app", "by the app's user");
+    assert.equal(pauses[0].actor, "e2e-app (app)", "by the app's user, in the app");
 
     await button.click();
     await browser.waitUntil(async () => !/Paused/.test(await browser.$("#health-state").getText()), {

@@ -92,8 +92,8 @@ describe("the settings page shows every setting and saves changes through core",
     const audit = cliJson(ws.db, ["audit", "--limit", "10"]);
     const actions = audit.filter((e) => e.action === "setting.set").map((e) => [e.subject, e.actor, JSON.parse(e.detail).value]);
     assert.deepEqual(actions.slice(0, 2), [
-      ["health.poll_in_app", "e2e-app", "1"],
-      ["health.default_interval_secs", "e2e-app", "30"],
+      ["health.poll_in_app", "e2e-app (app)", "1"],
+      ["health.default_interval_secs", "e2e-app (app)", "30"],
     ]);
   });
 });

@@ -89,20 +89,13 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
-    /// Show the audit log, newest first
-    Audit {
-        /// Only changes to this partner (or setting)
-        #[arg(long, value_name = "NAME")]
-        partner: Option<String>,
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    /// Show or export the audit log (who, what, when of every change), newest first
+    Audit(crate::audit::AuditArgs),
     /// Show or change workspace settings
     #[command(subcommand)]
     Settings(SettingsCommand),
-    /// The database file itself: `db check` runs SQLite's integrity check (exit 1 if not ok)
+    /// The database file itself: `db check` runs SQLite's integrity check (exit 1 if not ok);
+    /// `db encrypt` and `db key export|import|status` manage encryption at rest
     #[command(subcommand)]
     Db(crate::db::DbCommand),
 }
@@ -383,33 +376,7 @@ impl Command {
                 );
                 Ok(())
             }
-            Command::Audit {
-                partner,
-                limit,
-                format,
-            } => {
-                let rows = registry.audit_log(partner.as_deref(), limit)?;
-                match format {
-                    Format::Json => output::json(&rows),
-                    Format::Table => {
-                        output::table(
-                            &["WHEN", "WHO", "ACTION", "SUBJECT"],
-                            &rows
-                                .iter()
-                                .map(|a| {
-                                    vec![
-                                        a.at.clone(),
-                                        a.actor.clone(),
-                                        a.action.clone(),
-                                        a.subject.clone(),
-                                    ]
-                                })
-                                .collect::<Vec<_>>(),
-                        );
-                        Ok(())
-                    }
-                }
-            }
+            Command::Audit(args) => crate::audit::run(registry, args),
             Command::Settings(SettingsCommand::List) => {
                 let set: std::collections::HashMap<String, String> =
                     registry.settings()?.into_iter().collect();

@@ -3,12 +3,15 @@
 //! runtime failures exit 1.
 
 mod args;
+mod audit;
 mod bench;
 mod bench_report;
 mod check;
 mod contracts;
 mod credential;
 mod db;
+mod db_stats;
+mod encryption;
 mod events;
 mod health;
 mod maintenance;
@@ -23,7 +26,7 @@ mod watch;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ecosystem_core::{Error, Registry};
+use ecosystem_core::{Error, Registry, Surface};
 
 use args::Cli;
 
@@ -37,8 +40,10 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("ECOSYSTEM_LOG")
                 .unwrap_or_else(|_| "warn".into()),
         )
-        .with_writer(std::io::stderr)
+        // Every line is masked (e-mail addresses, tokens, key material) on its way out.
+        .with_writer(|| ecosystem_core::redact::RedactingWriter::new(std::io::stderr()))
         .init();
+    ecosystem_core::redact::log_panics();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -60,7 +65,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
     if let args::Command::Db(db) = cli.command {
         return db::run(&path, db);
     }
-    let mut registry = Registry::open(&path)?;
+    let mut registry = Registry::open_as(&path, Surface::Cli)?;
     let result = match cli.command {
         args::Command::Check(check) => check::run(&registry, check),
         args::Command::Events(events) => events::run(&registry, events),

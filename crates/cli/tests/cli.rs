@@ -609,7 +609,7 @@ fn every_change_is_in_the_audit_log_with_the_os_user() {
         ]
     );
     for entry in log.as_array().unwrap() {
-        assert_eq!(entry["actor"], "ada");
+        assert_eq!(entry["actor"], "ada (cli)", "who and where");
         assert!(entry["at"].as_str().unwrap().ends_with('Z'), "{entry}");
     }
     ws.fails(

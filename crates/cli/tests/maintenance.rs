@@ -219,7 +219,7 @@ fn one_off_windows_for_one_or_all_partners_are_listed_and_removed_with_audit_row
             )
         })
         .collect();
-    let row = |a: &str, s: &str| (a.to_string(), s.to_string(), "ada".to_string());
+    let row = |a: &str, s: &str| (a.to_string(), s.to_string(), "ada (cli)".to_string());
     assert_eq!(
         rows,
         [

@@ -51,7 +51,7 @@ use crate::data::{DataPlatform, QueryResult, ResultColumn, SqlStatement, Stateme
 use crate::factory::{
     assemble_check, check_credential_fits, decode_cursor, elapsed_ms, encode_cursor, probe,
 };
-use crate::http::{Call, PartnerHttp, PartnerHttpConfig};
+use crate::http::{Call, HttpResponse, PartnerHttp, PartnerHttpConfig};
 use crate::mlops::{from_epoch_ms, Page};
 use crate::resilience::ResiliencePolicy;
 use crate::usage::{daily_counts, day_slices, whole_millis};
@@ -261,12 +261,23 @@ impl DatabricksConnector {
         self.http.json(&call).await.map_err(refine)
     }
 
+    /// A call whose answer one of the `parse_*` functions reads, its error classified like
+    /// [`Self::call`]'s.
+    async fn decode<T>(
+        &self,
+        call: Call,
+        parse: impl FnOnce(&HttpResponse, &str) -> IntegrationResult<T>,
+    ) -> IntegrationResult<T> {
+        self.http.decode(&call, parse).await.map_err(refine)
+    }
+
     /// Who the credential is (SCIM `Me`): the user name.
     pub async fn current_user(&self) -> IntegrationResult<String> {
-        let me: ScimMe = self
-            .call(Call::get("current user", "/api/2.0/preview/scim/v2/Me"))
-            .await?;
-        Ok(me.user_name)
+        self.decode(
+            Call::get("current user", "/api/2.0/preview/scim/v2/Me"),
+            parse_current_user,
+        )
+        .await
     }
 
     /// One page of clusters (`page_size` 1..=100).
@@ -330,11 +341,7 @@ impl DatabricksConnector {
         if let Some(token) = &query.page_token {
             call = call.query("page_token", token.as_str());
         }
-        let page: RunsPage = self.call(call).await?;
-        Ok(Page {
-            items: page.runs.into_iter().map(JobRun::from).collect(),
-            next_page_token: next_token(page.has_more, page.next_page_token),
-        })
+        self.decode(call, parse_runs_page).await
     }
 
     /// Every run that `query` selects, across pages, up to `limit`.
@@ -414,75 +421,33 @@ impl DatabricksConnector {
             })
     }
 
-    /// The answer of a statement call as progress, reading further chunks when done.
-    async fn progress(&self, answer: WireStatement) -> IntegrationResult<StatementProgress> {
-        let context = self.context("SQL statement");
-        match answer.status.state.as_str() {
-            "PENDING" | "RUNNING" => Ok(StatementProgress::Running {
-                statement_id: answer.statement_id,
-            }),
-            "SUCCEEDED" => {
-                let columns = answer
-                    .manifest
-                    .map(|m| {
-                        m.schema
-                            .columns
-                            .into_iter()
-                            .map(|c| ResultColumn {
-                                name: c.name,
-                                type_name: c.type_name.or(c.type_text).unwrap_or_default(),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let mut rows = Vec::new();
-                let mut next = None;
-                if let Some(result) = answer.result {
-                    rows.extend(result.data_array);
-                    next = result.next_chunk_index;
-                }
-                let mut pages = 0;
-                while let Some(chunk) = next {
-                    pages += 1;
-                    if pages > MAX_PAGES {
-                        break;
-                    }
-                    let call = Call::get(
-                        "read SQL result chunk",
-                        format!(
-                            "/api/2.0/sql/statements/{}/result/chunks/{chunk}",
-                            answer.statement_id
-                        ),
-                    );
-                    let result: WireResult = self.call(call).await?;
-                    rows.extend(result.data_array);
-                    next = result.next_chunk_index;
-                }
-                Ok(StatementProgress::Done(QueryResult {
-                    statement_id: answer.statement_id,
-                    columns,
-                    rows,
-                }))
+    /// A statement's progress with the rest of its result read: the chunks after the first
+    /// are fetched one by one (at most [`MAX_PAGES`]).
+    async fn read_chunks(
+        &self,
+        (progress, mut next): (StatementProgress, Option<u64>),
+    ) -> IntegrationResult<StatementProgress> {
+        let StatementProgress::Done(mut result) = progress else {
+            return Ok(progress);
+        };
+        let mut pages = 0;
+        while let Some(chunk) = next {
+            pages += 1;
+            if pages > MAX_PAGES {
+                break;
             }
-            state => {
-                let detail = answer
-                    .status
-                    .error
-                    .map(|e| match e.error_code {
-                        Some(code) => format!("{code}: {}", e.message.unwrap_or_default()),
-                        None => e.message.unwrap_or_default(),
-                    })
-                    .unwrap_or_default();
-                Err(IntegrationError::new(
-                    ErrorClass::InvalidRequest,
-                    format!(
-                        "{context}: statement {} {}: {detail}",
-                        answer.statement_id,
-                        state.to_ascii_lowercase()
-                    ),
-                ))
-            }
+            let call = Call::get(
+                "read SQL result chunk",
+                format!(
+                    "/api/2.0/sql/statements/{}/result/chunks/{chunk}",
+                    result.statement_id
+                ),
+            );
+            let chunk = self.decode(call, parse_result_chunk).await?;
+            result.rows.extend(chunk.rows);
+            next = chunk.next;
         }
+        Ok(StatementProgress::Done(result))
     }
 
     /// DBUs per SKU and day from `system.billing.usage`, for the days the window touches.
@@ -503,53 +468,7 @@ impl DatabricksConnector {
                 ..SqlStatement::new(sql)
             })
             .await?;
-        let (Some(date), Some(sku), Some(dbus)) = (
-            result.column("usage_date"),
-            result.column("sku_name"),
-            result
-                .column("dbus")
-                .or_else(|| (result.columns.len() >= 3).then_some(2)),
-        ) else {
-            return Err(IntegrationError::new(
-                ErrorClass::UnexpectedResponse,
-                format!(
-                    "{}: the usage result lacks usage_date or sku_name",
-                    self.context("collect usage")
-                ),
-            ));
-        };
-        let mut figures = Vec::new();
-        for row in 0..result.rows.len() {
-            let Some(day) = result
-                .text(row, date)
-                .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
-            else {
-                continue;
-            };
-            if day < first_day || day > last_day {
-                continue;
-            }
-            let (Some(start), Some(end)) = (
-                day.and_hms_opt(0, 0, 0).map(|d| d.and_utc()),
-                day.succ_opt()
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-                    .map(|d| d.and_utc()),
-            ) else {
-                continue;
-            };
-            figures.push(UsageFigure {
-                metric: "dbus".into(),
-                unit: "DBU".into(),
-                value: result.number(row, dbus).unwrap_or(0.0),
-                period_start: start,
-                period_end: end,
-                dimensions: BTreeMap::from([(
-                    "sku".to_string(),
-                    result.text(row, sku).unwrap_or_default().to_string(),
-                )]),
-            });
-        }
-        Ok(figures)
+        dbus_figures(&result, first_day, last_day, &self.context("collect usage"))
     }
 }
 
@@ -598,8 +517,9 @@ pub fn classify_error_code(status: u16, code: &str) -> ErrorClass {
 }
 
 /// Re-classifies an error with the `error_code` the shared message carries
-/// (`"<partner> <op>: HTTP <status>: <code>: <message>"`).
-fn refine(mut error: IntegrationError) -> IntegrationError {
+/// (`"<partner> <op>: HTTP <status>: <code>: <message>"`); every Databricks call's error goes
+/// through it.
+pub fn refine(mut error: IntegrationError) -> IntegrationError {
     let Some(status) = error.status else {
         return error;
     };
@@ -613,6 +533,173 @@ fn refine(mut error: IntegrationError) -> IntegrationError {
         error.class = classify_error_code(status, &code);
     }
     error
+}
+
+// ---- answer parsing ----------------------------------------------------------------------------
+//
+// Pure readers of the platform's answers: the connector runs its answers through them, and the
+// fuzz targets (fuzz/, through `crate::fuzzing`) feed them arbitrary ones.
+
+/// The SCIM `Me` answer (the connection check): the credential's user name.
+pub fn parse_current_user(response: &HttpResponse, context: &str) -> IntegrationResult<String> {
+    response.json::<ScimMe>(context).map(|me| me.user_name)
+}
+
+/// A `jobs/runs/list` page.
+pub fn parse_runs_page(response: &HttpResponse, context: &str) -> IntegrationResult<Page<JobRun>> {
+    let page: RunsPage = response.json(context)?;
+    Ok(Page {
+        items: page.runs.into_iter().map(JobRun::from).collect(),
+        next_page_token: next_token(page.has_more, page.next_page_token),
+    })
+}
+
+/// A statement answer (submit or poll), decoded; [`StatementAnswer::progress`] says where the
+/// statement is.
+pub fn parse_statement(
+    response: &HttpResponse,
+    context: &str,
+) -> IntegrationResult<StatementAnswer> {
+    response.json(context).map(StatementAnswer)
+}
+
+/// A decoded statement answer.
+pub struct StatementAnswer(WireStatement);
+
+impl StatementAnswer {
+    /// The statement's progress, with the first chunk of the result when it is done, and the
+    /// index of the next chunk to read; a failed, canceled or closed statement is
+    /// `invalid_request` with the platform's message.
+    pub fn progress(self, context: &str) -> IntegrationResult<(StatementProgress, Option<u64>)> {
+        let answer = self.0;
+        match answer.status.state.as_str() {
+            "PENDING" | "RUNNING" => Ok((
+                StatementProgress::Running {
+                    statement_id: answer.statement_id,
+                },
+                None,
+            )),
+            "SUCCEEDED" => {
+                let columns = answer
+                    .manifest
+                    .map(|m| {
+                        m.schema
+                            .columns
+                            .into_iter()
+                            .map(|c| ResultColumn {
+                                name: c.name,
+                                type_name: c.type_name.or(c.type_text).unwrap_or_default(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let (rows, next) = answer
+                    .result
+                    .map(|r| (r.data_array, r.next_chunk_index))
+                    .unwrap_or_default();
+                Ok((
+                    StatementProgress::Done(QueryResult {
+                        statement_id: answer.statement_id,
+                        columns,
+                        rows,
+                    }),
+                    next,
+                ))
+            }
+            state => {
+                let detail = answer
+                    .status
+                    .error
+                    .map(|e| match e.error_code {
+                        Some(code) => format!("{code}: {}", e.message.unwrap_or_default()),
+                        None => e.message.unwrap_or_default(),
+                    })
+                    .unwrap_or_default();
+                Err(IntegrationError::new(
+                    ErrorClass::InvalidRequest,
+                    format!(
+                        "{context}: statement {} {}: {detail}",
+                        answer.statement_id,
+                        state.to_ascii_lowercase()
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// A chunk of a statement's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultChunk {
+    pub rows: Vec<Vec<Option<String>>>,
+    /// The index of the next chunk, if there is one.
+    pub next: Option<u64>,
+}
+
+/// A result chunk: its rows and the index of the next chunk.
+pub fn parse_result_chunk(
+    response: &HttpResponse,
+    context: &str,
+) -> IntegrationResult<ResultChunk> {
+    let chunk: WireResult = response.json(context)?;
+    Ok(ResultChunk {
+        rows: chunk.data_array,
+        next: chunk.next_chunk_index,
+    })
+}
+
+/// DBUs per SKU and day from the usage statement's result, for the days `first_day` to
+/// `last_day`; rows with another or no date are skipped.
+pub fn dbus_figures(
+    result: &QueryResult,
+    first_day: NaiveDate,
+    last_day: NaiveDate,
+    context: &str,
+) -> IntegrationResult<Vec<UsageFigure>> {
+    let (Some(date), Some(sku), Some(dbus)) = (
+        result.column("usage_date"),
+        result.column("sku_name"),
+        result
+            .column("dbus")
+            .or_else(|| (result.columns.len() >= 3).then_some(2)),
+    ) else {
+        return Err(IntegrationError::new(
+            ErrorClass::UnexpectedResponse,
+            format!("{context}: the usage result lacks usage_date or sku_name"),
+        ));
+    };
+    let mut figures = Vec::new();
+    for row in 0..result.rows.len() {
+        let Some(day) = result
+            .text(row, date)
+            .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
+        else {
+            continue;
+        };
+        if day < first_day || day > last_day {
+            continue;
+        }
+        let (Some(start), Some(end)) = (
+            day.and_hms_opt(0, 0, 0).map(|d| d.and_utc()),
+            day.succ_opt()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc()),
+        ) else {
+            continue;
+        };
+        figures.push(UsageFigure {
+            metric: "dbus".into(),
+            unit: "DBU".into(),
+            value: result.number(row, dbus).unwrap_or(0.0),
+            period_start: start,
+            period_end: end,
+            dimensions: BTreeMap::from([(
+                "sku".to_string(),
+                result.text(row, sku).unwrap_or_default().to_string(),
+            )]),
+        });
+    }
+    Ok(figures)
 }
 
 // ---- wire types ------------------------------------------------------------------------------
@@ -846,7 +933,7 @@ impl Integration for DatabricksConnector {
         let me = Call::get("check connection", "/api/2.0/preview/scim/v2/Me").probe();
         let first = self
             .http
-            .json::<ScimMe>(&me)
+            .decode(&me, parse_current_user)
             .await
             .map(|_| ())
             .map_err(refine);
@@ -1117,24 +1204,28 @@ impl DataPlatform for DatabricksConnector {
         if let Some(schema) = &statement.schema {
             body["schema"] = json!(schema);
         }
-        let answer: WireStatement = self
-            .call(Call::post_json(
-                "submit SQL statement",
-                "/api/2.0/sql/statements",
-                body,
-            ))
+        let answer = self
+            .decode(
+                Call::post_json("submit SQL statement", "/api/2.0/sql/statements", body),
+                parse_statement,
+            )
             .await?;
-        self.progress(answer).await
+        self.read_chunks(answer.progress(&self.context("SQL statement"))?)
+            .await
     }
 
     async fn poll_statement(&self, statement_id: &str) -> IntegrationResult<StatementProgress> {
-        let answer: WireStatement = self
-            .call(Call::get(
-                "poll SQL statement",
-                format!("/api/2.0/sql/statements/{statement_id}"),
-            ))
+        let answer = self
+            .decode(
+                Call::get(
+                    "poll SQL statement",
+                    format!("/api/2.0/sql/statements/{statement_id}"),
+                ),
+                parse_statement,
+            )
             .await?;
-        self.progress(answer).await
+        self.read_chunks(answer.progress(&self.context("SQL statement"))?)
+            .await
     }
 
     async fn cancel_statement(&self, statement_id: &str) -> IntegrationResult<()> {

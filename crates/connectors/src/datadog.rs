@@ -43,7 +43,7 @@ use tokio::time::Instant;
 use crate::factory::{
     assemble_check, check_credential_fits, decode_cursor, elapsed_ms, encode_cursor, probe,
 };
-use crate::http::{Call, PartnerHttp, PartnerHttpConfig};
+use crate::http::{Call, HttpResponse, PartnerHttp, PartnerHttpConfig};
 use crate::monitoring::{MetricKind, MetricSeries, MonitoringEvent, MonitoringPlatform, NewEvent};
 use crate::resilience::ResiliencePolicy;
 
@@ -233,16 +233,20 @@ impl DatadogConnector {
 
     /// Whether the API key is valid (`GET /api/v1/validate`).
     pub async fn validate(&self) -> IntegrationResult<()> {
-        let answer: Validate = self
+        let valid = self
             .intake
-            .json(&Call::get("validate API key", "/api/v1/validate"))
+            .decode(
+                &Call::get("validate API key", "/api/v1/validate"),
+                parse_validate,
+            )
             .await?;
-        check_valid(answer, &self.context("validate API key"))
+        check_valid(valid, &self.context("validate API key"))
     }
 }
 
-fn check_valid(answer: Validate, context: &str) -> IntegrationResult<()> {
-    if answer.valid {
+/// `credentials_rejected` unless Datadog said the key is valid.
+pub fn check_valid(valid: bool, context: &str) -> IntegrationResult<()> {
+    if valid {
         Ok(())
     } else {
         Err(IntegrationError::new(
@@ -283,6 +287,89 @@ fn usage_unit(usage_type: &str) -> &'static str {
     } else {
         "units"
     }
+}
+
+// ---- answer parsing ----------------------------------------------------------------------------
+//
+// Pure readers of the API's answers: the connector runs its answers through them, and the fuzz
+// targets (fuzz/, through `crate::fuzzing`) feed them arbitrary ones.
+
+/// The `validate` answer (the connection check): whether the API key is valid.
+pub fn parse_validate(response: &HttpResponse, context: &str) -> IntegrationResult<bool> {
+    response.json::<Validate>(context).map(|v| v.valid)
+}
+
+/// An `hourly_usage` page: one figure per measurement of each hour, and the record id of the
+/// next page. Records without a readable hour are skipped.
+pub fn parse_hourly_usage(
+    response: &HttpResponse,
+    context: &str,
+) -> IntegrationResult<(Vec<UsageFigure>, Option<String>)> {
+    let page: UsagePage = response.json(context)?;
+    let mut figures = Vec::new();
+    for record in page.data {
+        let a = record.attributes;
+        let Some(hour) = parse_time(a.timestamp.as_deref()) else {
+            continue;
+        };
+        for m in a.measurements {
+            let mut dimensions = BTreeMap::new();
+            if let Some(family) = &a.product_family {
+                dimensions.insert("product_family".to_string(), family.clone());
+            }
+            if let Some(org) = &a.public_id {
+                dimensions.insert("org".to_string(), org.clone());
+            }
+            figures.push(UsageFigure {
+                unit: usage_unit(&m.usage_type).into(),
+                metric: m.usage_type,
+                value: m.value.unwrap_or(0.0),
+                period_start: hour,
+                period_end: hour + chrono::Duration::hours(1),
+                dimensions,
+            });
+        }
+    }
+    let next = page
+        .meta
+        .pagination
+        .next_record_id
+        .filter(|r| !r.is_empty());
+    Ok((figures, next))
+}
+
+/// An `estimated_cost` answer: the cost of each day that overlaps `[from, to)`.
+pub fn parse_estimated_cost(
+    response: &HttpResponse,
+    context: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> IntegrationResult<Vec<UsageFigure>> {
+    let page: CostPage = response.json(context)?;
+    Ok(page
+        .data
+        .into_iter()
+        .filter_map(|record| {
+            let a = record.attributes;
+            let start = parse_time(a.date.as_deref())?;
+            let end = start + chrono::Duration::days(1);
+            if end <= from || start >= to {
+                return None;
+            }
+            let mut dimensions = BTreeMap::new();
+            if let Some(org) = a.public_id {
+                dimensions.insert("org".to_string(), org);
+            }
+            Some(UsageFigure {
+                metric: "estimated_cost".into(),
+                unit: "USD".into(),
+                value: a.total_cost.unwrap_or(0.0),
+                period_start: start,
+                period_end: end,
+                dimensions,
+            })
+        })
+        .collect())
 }
 
 // ---- wire types ------------------------------------------------------------------------------
@@ -443,8 +530,8 @@ impl Integration for DatadogConnector {
         let started = Instant::now();
         let check = Call::get("check connection", "/api/v1/validate").probe();
         let context = self.context("check connection");
-        let first = match self.intake.json::<Validate>(&check).await {
-            Ok(answer) => check_valid(answer, &context),
+        let first = match self.intake.decode(&check, parse_validate).await {
+            Ok(valid) => check_valid(valid, &context),
             Err(e) => Err(e),
         };
         let latency_ms = elapsed_ms(started);
@@ -699,35 +786,9 @@ impl MonitoringPlatform for DatadogConnector {
             if let Some(record) = &next {
                 call = call.query("page[next_record_id]", record.as_str());
             }
-            let page: UsagePage = reads.json(&call).await?;
-            for record in page.data {
-                let a = record.attributes;
-                let Some(hour) = parse_time(a.timestamp.as_deref()) else {
-                    continue;
-                };
-                for m in a.measurements {
-                    let mut dimensions = BTreeMap::new();
-                    if let Some(family) = &a.product_family {
-                        dimensions.insert("product_family".to_string(), family.clone());
-                    }
-                    if let Some(org) = &a.public_id {
-                        dimensions.insert("org".to_string(), org.clone());
-                    }
-                    figures.push(UsageFigure {
-                        unit: usage_unit(&m.usage_type).into(),
-                        metric: m.usage_type,
-                        value: m.value.unwrap_or(0.0),
-                        period_start: hour,
-                        period_end: hour + chrono::Duration::hours(1),
-                        dimensions,
-                    });
-                }
-            }
-            next = page
-                .meta
-                .pagination
-                .next_record_id
-                .filter(|r| !r.is_empty());
+            let (page, after) = reads.decode(&call, parse_hourly_usage).await?;
+            figures.extend(page);
+            next = after;
             if next.is_none() {
                 break;
             }
@@ -750,31 +811,11 @@ impl MonitoringPlatform for DatadogConnector {
         let call = Call::get("estimated cost", "/api/v2/usage/estimated_cost")
             .query("start_date", day(from))
             .query("end_date", day(to));
-        let page: CostPage = reads.json(&call).await?;
-        Ok(page
-            .data
-            .into_iter()
-            .filter_map(|record| {
-                let a = record.attributes;
-                let start = parse_time(a.date.as_deref())?;
-                let end = start + chrono::Duration::days(1);
-                if end <= from || start >= to {
-                    return None;
-                }
-                let mut dimensions = BTreeMap::new();
-                if let Some(org) = a.public_id {
-                    dimensions.insert("org".to_string(), org);
-                }
-                Some(UsageFigure {
-                    metric: "estimated_cost".into(),
-                    unit: "USD".into(),
-                    value: a.total_cost.unwrap_or(0.0),
-                    period_start: start,
-                    period_end: end,
-                    dimensions,
-                })
+        reads
+            .decode(&call, |response, context| {
+                parse_estimated_cost(response, context, from, to)
             })
-            .collect())
+            .await
     }
 }
 

@@ -481,22 +481,31 @@ impl PartnerHttp {
         self.counters
             .record(sent_at.elapsed(), sent, received, !answered_2xx);
         let response = outcome?;
-        if (200..300).contains(&response.status) {
-            return Ok(response);
-        }
-        Err(AttemptError {
-            error: status_error(context, response.status, &response.headers, &response.body),
-            maybe_processed: true,
+        answer(context, response.status, response.headers, response.body).map_err(|error| {
+            AttemptError {
+                error,
+                maybe_processed: true,
+            }
         })
     }
 
     /// A GET (or any call) whose JSON answer is decoded into `T`. An answer that does not
     /// decode counts as a failed call in Ecosystem's counters.
     pub async fn json<T: DeserializeOwned>(&self, call: &Call) -> IntegrationResult<T> {
+        self.decode(call, |response, context| response.json(context))
+            .await
+    }
+
+    /// A call whose 2xx answer is read by `parse` (given the answer and the call's context).
+    /// An answer `parse` refuses counts as a failed call in Ecosystem's counters. The parsers
+    /// are the connectors' pure answer readers, which the fuzz targets exercise too.
+    pub async fn decode<T>(
+        &self,
+        call: &Call,
+        parse: impl FnOnce(&HttpResponse, &str) -> IntegrationResult<T>,
+    ) -> IntegrationResult<T> {
         let response = self.execute(call).await?;
-        response
-            .json(&self.context(&call.operation))
-            .inspect_err(|_| self.count_bad_answer())
+        parse(&response, &self.context(&call.operation)).inspect_err(|_| self.count_bad_answer())
     }
 
     /// Counts a 2xx answer the connector could not use (not the JSON the API promises) as a
@@ -591,6 +600,24 @@ fn strip_urls(text: &str) -> String {
         .join(" ")
 }
 
+/// An answer as the connectors see it: a 2xx answer is the response, any other status is its
+/// classified error ([`status_error`]). Pure, so the fuzz targets feed it arbitrary answers.
+pub fn answer(
+    context: &str,
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+) -> IntegrationResult<HttpResponse> {
+    if (200..300).contains(&status) {
+        return Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        });
+    }
+    Err(status_error(context, status, &headers, &body))
+}
+
 /// The class of an HTTP status.
 pub fn classify_status(status: u16) -> ErrorClass {
     match status {
@@ -634,7 +661,8 @@ pub fn wait_asked(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Op
         }
         if let Ok(seconds) = value.parse::<f64>() {
             if seconds.is_finite() && seconds >= 0.0 {
-                return Some(Duration::from_secs_f64(seconds));
+                // More seconds than a Duration holds is a wait no retry policy honours.
+                return Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
             }
         }
         if let Ok(at) = chrono::DateTime::parse_from_rfc2822(value) {
@@ -763,6 +791,21 @@ mod tests {
             wait_asked(&HeaderMap::new(), now),
             None,
             "no header, no asked wait"
+        );
+    }
+
+    #[test]
+    fn a_wait_longer_than_a_duration_holds_is_the_longest_wait_and_ends_retries() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("1e300"));
+        let asked = wait_asked(&headers, chrono::Utc::now());
+        assert_eq!(asked, Some(Duration::MAX));
+        let mut error = IntegrationError::new(ErrorClass::RateLimited, "acme: HTTP 429");
+        error.retry_after = asked;
+        assert_eq!(
+            crate::resilience::RetryPolicy::default().next_delay(&error, 1, Duration::ZERO),
+            None,
+            "no retry waits that long"
         );
     }
 

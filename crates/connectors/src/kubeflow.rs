@@ -41,7 +41,7 @@ use tokio::time::Instant;
 use crate::factory::{
     assemble_check, check_credential_fits, decode_cursor, elapsed_ms, encode_cursor, probe,
 };
-use crate::http::{Call, PartnerHttp, PartnerHttpConfig};
+use crate::http::{Call, HttpResponse, PartnerHttp, PartnerHttpConfig};
 use crate::resilience::ResiliencePolicy;
 use crate::usage::day_slices;
 
@@ -279,15 +279,12 @@ impl KubeflowConnector {
     }
 
     pub async fn list_runs(&self, query: &ListQuery) -> IntegrationResult<Listing<KfpRun>> {
-        let page: RunsPage = self
-            .http
-            .json(&self.list_call("list runs", "runs", query)?)
-            .await?;
-        Ok(Listing {
-            items: page.runs.into_iter().map(KfpRun::from).collect(),
-            total_size: page.total_size.unwrap_or(0),
-            next_page_token: page.next_page_token.filter(|t| !t.is_empty()),
-        })
+        self.http
+            .decode(
+                &self.list_call("list runs", "runs", query)?,
+                parse_runs_page,
+            )
+            .await
     }
 
     pub async fn list_experiments(
@@ -440,6 +437,29 @@ fn parse_time(text: Option<&str>) -> Option<DateTime<Utc>> {
         .ok()
         .map(|t| t.with_timezone(&Utc))
         .filter(|t| t.timestamp() > 0)
+}
+
+// ---- answer parsing ----------------------------------------------------------------------------
+//
+// Pure readers of the API's answers: the connector runs its answers through them, and the fuzz
+// targets (fuzz/, through `crate::fuzzing`) feed them arbitrary ones.
+
+/// The `healthz` answer (the connection check): whether the deployment is multi-user.
+pub fn parse_healthz(response: &HttpResponse, context: &str) -> IntegrationResult<bool> {
+    response.json::<Healthz>(context).map(|h| h.multi_user)
+}
+
+/// A `runs` listing; usage reads its `total_size`.
+pub fn parse_runs_page(
+    response: &HttpResponse,
+    context: &str,
+) -> IntegrationResult<Listing<KfpRun>> {
+    let page: RunsPage = response.json(context)?;
+    Ok(Listing {
+        items: page.runs.into_iter().map(KfpRun::from).collect(),
+        total_size: page.total_size.unwrap_or(0),
+        next_page_token: page.next_page_token.filter(|t| !t.is_empty()),
+    })
 }
 
 // ---- wire types ------------------------------------------------------------------------------
@@ -600,10 +620,10 @@ impl Integration for KubeflowConnector {
     async fn test_connection(&self) -> ConnectionCheck {
         let started = Instant::now();
         let health = Call::get("check connection", format!("{API}/healthz")).probe();
-        let first = self.http.json::<Healthz>(&health).await;
+        let first = self.http.decode(&health, parse_healthz).await;
         let latency_ms = elapsed_ms(started);
-        if let Ok(h) = &first {
-            if h.multi_user && self.namespace.is_none() {
+        if let Ok(multi_user) = &first {
+            if *multi_user && self.namespace.is_none() {
                 tracing::info!(partner = %self.http.partner(), "multi-user Kubeflow without a namespace: runs and experiments need one");
             }
         }

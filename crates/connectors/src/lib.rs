@@ -26,6 +26,9 @@ pub mod databricks;
 pub mod datadog;
 pub mod events;
 pub mod factory;
+/// Entry points of the fuzz targets (`fuzz/`, docs/FUZZING.md); not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod kubeflow;
 pub mod mlflow;

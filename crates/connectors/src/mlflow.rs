@@ -48,7 +48,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::http::{Call, PartnerHttp, PartnerHttpConfig};
+use crate::http::{Call, HttpResponse, PartnerHttp, PartnerHttpConfig};
 use crate::mlops::{
     from_epoch_ms, ArtifactEntry, Experiment, KeyValue, LogBatch, Metric, MlopsPlatform,
     ModelVersion, NewModelVersion, NewRun, Page, RegisteredModel, Run, RunStatus, SearchQuery,
@@ -298,6 +298,44 @@ fn encode_path(path: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+// ---- answer parsing ----------------------------------------------------------------------------
+//
+// Pure readers of the server's answers: the connector runs its answers through them, and the
+// fuzz targets (fuzz/, through `crate::fuzzing`) feed them arbitrary ones.
+
+/// An `experiments/search` page; also the connection check's answer.
+pub fn parse_experiments_page(
+    response: &HttpResponse,
+    context: &str,
+) -> IntegrationResult<Page<Experiment>> {
+    let answer: ExperimentsPage = response.json(context)?;
+    Ok(page(answer.experiments, answer.next_page_token))
+}
+
+/// A `runs/search` page (usage counts the runs started per day).
+pub fn parse_runs_page(response: &HttpResponse, context: &str) -> IntegrationResult<Page<Run>> {
+    let answer: RunsPage = response.json(context)?;
+    Ok(page(answer.runs, answer.next_page_token))
+}
+
+/// A `registered-models/search` page (usage counts the models created per day).
+pub fn parse_registered_models_page(
+    response: &HttpResponse,
+    context: &str,
+) -> IntegrationResult<Page<RegisteredModel>> {
+    let answer: RegisteredModelsPage = response.json(context)?;
+    Ok(page(answer.registered_models, answer.next_page_token))
+}
+
+/// A `model-versions/search` page (usage counts the versions created per day).
+pub fn parse_model_versions_page(
+    response: &HttpResponse,
+    context: &str,
+) -> IntegrationResult<Page<ModelVersion>> {
+    let answer: ModelVersionsPage = response.json(context)?;
+    Ok(page(answer.model_versions, answer.next_page_token))
 }
 
 // ---- wire types (the JSON MLflow sends) -------------------------------------------------------
@@ -592,8 +630,7 @@ impl MlopsPlatform for MlflowConnector {
             Call::get("search experiments", format!("{API}/experiments/search")),
             query,
         );
-        let answer: ExperimentsPage = self.call(call).await?;
-        Ok(page(answer.experiments, answer.next_page_token))
+        self.http.decode(&call, parse_experiments_page).await
     }
 
     async fn create_experiment(&self, name: &str) -> IntegrationResult<String> {
@@ -629,8 +666,7 @@ impl MlopsPlatform for MlflowConnector {
             body["page_token"] = json!(token);
         }
         let call = Call::post_json("search runs", format!("{API}/runs/search"), body).idempotent();
-        let answer: RunsPage = self.call(call).await?;
-        Ok(page(answer.runs, answer.next_page_token))
+        self.http.decode(&call, parse_runs_page).await
     }
 
     async fn get_run(&self, run_id: &str) -> IntegrationResult<Run> {
@@ -759,8 +795,7 @@ impl MlopsPlatform for MlflowConnector {
             ),
             query,
         );
-        let answer: RegisteredModelsPage = self.call(call).await?;
-        Ok(page(answer.registered_models, answer.next_page_token))
+        self.http.decode(&call, parse_registered_models_page).await
     }
 
     async fn create_model_version(
@@ -798,8 +833,7 @@ impl MlopsPlatform for MlflowConnector {
             ),
             query,
         );
-        let answer: ModelVersionsPage = self.call(call).await?;
-        Ok(page(answer.model_versions, answer.next_page_token))
+        self.http.decode(&call, parse_model_versions_page).await
     }
 
     async fn upload_artifact(
@@ -966,7 +1000,7 @@ impl Integration for MlflowConnector {
         let check = Call::get("check connection", format!("{API}/experiments/search"))
             .query("max_results", "1")
             .probe();
-        let first = self.http.json::<ExperimentsPage>(&check).await;
+        let first = self.http.decode(&check, parse_experiments_page).await;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         if let Err(error) = first {
             return ConnectionCheck {

@@ -200,56 +200,36 @@ impl SnowflakeConnector {
         call
     }
 
-    /// Progress from a statement answer (200 result set or 202 status).
+    /// Progress from a statement answer (200 result set or 202 status), with every
+    /// partition of a result read.
     async fn progress(&self, response: HttpResponse) -> IntegrationResult<StatementProgress> {
         let context = self.context("SQL statement");
-        let answer: WireAnswer = response
-            .json(&context)
-            .inspect_err(|_| self.http.count_bad_answer())?;
-        if response.status == 202 {
-            if let Some(url) = answer
-                .statement_status_url
-                .filter(|u| u.starts_with(STATEMENTS))
-            {
-                let mut pending = self.pending();
-                if pending.len() >= MAX_PENDING {
-                    pending.pop_first();
+        let answer =
+            parse_statement(&response, &context).inspect_err(|_| self.http.count_bad_answer())?;
+        let mut result = match answer.progress {
+            StatementProgress::Running { statement_id } => {
+                if let Some(url) = answer.status_url {
+                    let mut pending = self.pending();
+                    if pending.len() >= MAX_PENDING {
+                        pending.pop_first();
+                    }
+                    pending.insert(statement_id.clone(), url);
                 }
-                pending.insert(answer.statement_handle.clone(), url);
+                return Ok(StatementProgress::Running { statement_id });
             }
-            return Ok(StatementProgress::Running {
-                statement_id: answer.statement_handle,
-            });
-        }
-        self.pending().remove(&answer.statement_handle);
-        let meta = answer.result_set_meta_data.unwrap_or_default();
-        let columns = meta
-            .row_type
-            .into_iter()
-            .map(|c| ResultColumn {
-                name: c.name,
-                type_name: c.kind.unwrap_or_default(),
-            })
-            .collect();
-        let mut rows = answer.data;
-        let partitions = meta
-            .partition_info
-            .map_or(1, |p| p.len())
-            .min(MAX_PARTITIONS);
-        for partition in 1..partitions {
+            StatementProgress::Done(result) => result,
+        };
+        self.pending().remove(&result.statement_id);
+        for partition in 1..answer.partitions {
             let call = Call::get(
                 "read result partition",
-                format!("{STATEMENTS}/{}", answer.statement_handle),
+                format!("{STATEMENTS}/{}", result.statement_id),
             )
             .query("partition", partition.to_string());
-            let part: WirePartition = self.http.json(&call).await?;
-            rows.extend(part.data);
+            let rows = self.http.decode(&call, parse_partition).await?;
+            result.rows.extend(rows);
         }
-        Ok(StatementProgress::Done(QueryResult {
-            statement_id: answer.statement_handle,
-            columns,
-            rows,
-        }))
+        Ok(StatementProgress::Done(result))
     }
 
     /// Credits per warehouse and hour, and queries per warehouse, status and hour, that
@@ -285,63 +265,7 @@ impl SnowflakeConnector {
                 ))
             })
             .await?;
-        let context = self.context("collect usage");
-        let hour_of = |result: &QueryResult, row: usize| {
-            result.text(row, 0).and_then(epoch_seconds).ok_or_else(|| {
-                IntegrationError::new(
-                    ErrorClass::UnexpectedResponse,
-                    format!(
-                        "{context}: row {row} has no hour (USAGE_HOUR {:?})",
-                        result.text(row, 0).unwrap_or_default()
-                    ),
-                )
-            })
-        };
-        let figure =
-            |metric: &str, unit: &str, hour: DateTime<Utc>, value: f64, dims: &[(&str, &str)]| {
-                UsageFigure {
-                    metric: metric.into(),
-                    unit: unit.into(),
-                    value,
-                    period_start: hour,
-                    period_end: hour + chrono::Duration::hours(1),
-                    dimensions: dims
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect(),
-                }
-            };
-        let mut figures = Vec::new();
-        for row in 0..metering.rows.len() {
-            let hour = hour_of(&metering, row)?;
-            let warehouse = metering.text(row, 1).unwrap_or_default();
-            for (column, metric) in [
-                (2, "credits_used"),
-                (3, "credits_used_compute"),
-                (4, "credits_used_cloud_services"),
-            ] {
-                let value = metering.number(row, column).unwrap_or(0.0);
-                figures.push(figure(
-                    metric,
-                    "credits",
-                    hour,
-                    value,
-                    &[("warehouse", warehouse)],
-                ));
-            }
-        }
-        for row in 0..queries.rows.len() {
-            let hour = hour_of(&queries, row)?;
-            let warehouse = queries.text(row, 1).unwrap_or_default();
-            let status = queries.text(row, 2).unwrap_or_default();
-            let value = queries.number(row, 3).unwrap_or(0.0);
-            let dims = [("warehouse", warehouse), ("status", status)];
-            figures.push(figure("queries", "queries", hour, value, &dims));
-            if status.eq_ignore_ascii_case("FAIL") {
-                figures.push(figure("queries_failed", "queries", hour, value, &dims));
-            }
-        }
-        Ok(figures)
+        usage_figures(&metering, &queries, &self.context("collect usage"))
     }
 }
 
@@ -380,6 +304,156 @@ fn request_id() -> String {
         &hex[17..20],
         &hex[20..32]
     )
+}
+
+// ---- answer parsing ----------------------------------------------------------------------------
+//
+// Pure readers of the platform's answers: the connector runs its answers through them, and the
+// fuzz targets (fuzz/, through `crate::fuzzing`) feed them arbitrary ones.
+
+/// A statement answer, read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementAnswer {
+    /// Running (a 202), or done with the rows of the first partition.
+    pub progress: StatementProgress,
+    /// How many partitions the result has (1 when the answer does not say; at most
+    /// [`MAX_PARTITIONS`]).
+    pub partitions: usize,
+    /// Where to poll a running statement (`statementStatusUrl`, when it is under the
+    /// statements API).
+    pub status_url: Option<String>,
+}
+
+/// A statement answer: 202 (still running) or 200 (the result set's first partition). The
+/// connection check reads its answer with it too.
+pub fn parse_statement(
+    response: &HttpResponse,
+    context: &str,
+) -> IntegrationResult<StatementAnswer> {
+    let answer: WireAnswer = response.json(context)?;
+    if response.status == 202 {
+        return Ok(StatementAnswer {
+            progress: StatementProgress::Running {
+                statement_id: answer.statement_handle,
+            },
+            partitions: 0,
+            status_url: answer
+                .statement_status_url
+                .filter(|u| u.starts_with(STATEMENTS)),
+        });
+    }
+    let meta = answer.result_set_meta_data.unwrap_or_default();
+    let columns = meta
+        .row_type
+        .into_iter()
+        .map(|c| ResultColumn {
+            name: c.name,
+            type_name: c.kind.unwrap_or_default(),
+        })
+        .collect();
+    Ok(StatementAnswer {
+        partitions: meta
+            .partition_info
+            .map_or(1, |p| p.len())
+            .min(MAX_PARTITIONS),
+        progress: StatementProgress::Done(QueryResult {
+            statement_id: answer.statement_handle,
+            columns,
+            rows: answer.data,
+        }),
+        status_url: None,
+    })
+}
+
+/// A further partition of a result: its rows.
+pub fn parse_partition(
+    response: &HttpResponse,
+    context: &str,
+) -> IntegrationResult<Vec<Vec<Option<String>>>> {
+    response
+        .json::<WirePartition>(context)
+        .map(|part| part.data)
+}
+
+/// Usage figures from the two usage statements' results: credits per warehouse and hour
+/// (`metering`: hour, warehouse, credits used, compute, cloud services) and queries per
+/// warehouse, status and hour (`queries`: hour, warehouse, status, count). A row without a
+/// readable hour is an `unexpected_response` naming it.
+pub fn usage_figures(
+    metering: &QueryResult,
+    queries: &QueryResult,
+    context: &str,
+) -> IntegrationResult<Vec<UsageFigure>> {
+    // The hour a row is about, as [start, end); an hour whose end is past the last instant
+    // a timestamp can hold is no hour either.
+    let hour_of = |result: &QueryResult, row: usize| {
+        result
+            .text(row, 0)
+            .and_then(epoch_seconds)
+            .and_then(|start| {
+                Some((
+                    start,
+                    start.checked_add_signed(chrono::TimeDelta::hours(1))?,
+                ))
+            })
+            .ok_or_else(|| {
+                IntegrationError::new(
+                    ErrorClass::UnexpectedResponse,
+                    format!(
+                        "{context}: row {row} has no hour (USAGE_HOUR {:?})",
+                        result.text(row, 0).unwrap_or_default()
+                    ),
+                )
+            })
+    };
+    let figure = |metric: &str,
+                  unit: &str,
+                  (start, end): (DateTime<Utc>, DateTime<Utc>),
+                  value: f64,
+                  dims: &[(&str, &str)]| {
+        UsageFigure {
+            metric: metric.into(),
+            unit: unit.into(),
+            value,
+            period_start: start,
+            period_end: end,
+            dimensions: dims
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    };
+    let mut figures = Vec::new();
+    for row in 0..metering.rows.len() {
+        let hour = hour_of(metering, row)?;
+        let warehouse = metering.text(row, 1).unwrap_or_default();
+        for (column, metric) in [
+            (2, "credits_used"),
+            (3, "credits_used_compute"),
+            (4, "credits_used_cloud_services"),
+        ] {
+            let value = metering.number(row, column).unwrap_or(0.0);
+            figures.push(figure(
+                metric,
+                "credits",
+                hour,
+                value,
+                &[("warehouse", warehouse)],
+            ));
+        }
+    }
+    for row in 0..queries.rows.len() {
+        let hour = hour_of(queries, row)?;
+        let warehouse = queries.text(row, 1).unwrap_or_default();
+        let status = queries.text(row, 2).unwrap_or_default();
+        let value = queries.number(row, 3).unwrap_or(0.0);
+        let dims = [("warehouse", warehouse), ("status", status)];
+        figures.push(figure("queries", "queries", hour, value, &dims));
+        if status.eq_ignore_ascii_case("FAIL") {
+            figures.push(figure("queries_failed", "queries", hour, value, &dims));
+        }
+    }
+    Ok(figures)
 }
 
 // ---- wire types ------------------------------------------------------------------------------
@@ -452,7 +526,7 @@ impl Integration for SnowflakeConnector {
                 },
             )
             .probe();
-        let first = self.http.json::<WireAnswer>(&check).await.map(|_| ());
+        let first = self.http.decode(&check, parse_statement).await.map(|_| ());
         let latency_ms = elapsed_ms(started);
         let more = if first.is_ok() {
             let show = self.submit_call(
@@ -598,6 +672,40 @@ impl DataPlatform for SnowflakeConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_hour_whose_end_no_timestamp_holds_is_refused_naming_the_row() {
+        let row = |hour: &str| vec![Some(hour.to_string()), Some("COMPUTE_WH".into())];
+        let metering = QueryResult {
+            statement_id: "01b2".into(),
+            columns: Vec::new(),
+            rows: vec![row("1795651200.000000000"), row("8210266876799.000000000")],
+        };
+        let none = QueryResult {
+            rows: Vec::new(),
+            ..metering.clone()
+        };
+        let error = usage_figures(&metering, &none, "acme collect usage")
+            .expect_err("the last hour a timestamp holds has no end");
+        assert_eq!(error.class, ErrorClass::UnexpectedResponse);
+        assert!(
+            error
+                .message
+                .starts_with("acme collect usage: row 1 has no hour")
+                && error.message.contains("8210266876799"),
+            "{}",
+            error.message
+        );
+        let fine = QueryResult {
+            rows: vec![row("1795651200.000000000")],
+            ..metering
+        };
+        let figures = usage_figures(&fine, &none, "acme collect usage").unwrap_or_default();
+        assert_eq!(figures.len(), 3, "three credit figures for the hour");
+        assert!(figures
+            .iter()
+            .all(|f| f.period_end - f.period_start == chrono::TimeDelta::hours(1)));
+    }
 
     #[test]
     fn request_ids_are_version_4_uuids() {

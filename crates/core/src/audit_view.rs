@@ -29,6 +29,10 @@ pub struct AuditQuery {
     /// Only entries of this action (`partner.add`, `setting.set`, ...).
     #[serde(default)]
     pub action: Option<String>,
+    /// Only entries made at or after this instant: RFC 3339 (`2026-11-26T09:00:00Z`) or a day
+    /// (`2026-11-26`, from 00:00 UTC).
+    #[serde(default)]
+    pub since: Option<String>,
     /// Only entries older than this id: the `next_before` of the previous page.
     #[serde(default)]
     pub before_id: Option<u32>,
@@ -50,7 +54,7 @@ pub struct AuditPage {
 
 const SELECT: &str = "SELECT id, at, actor, action, entity, subject, detail FROM audit_log
      WHERE (?1 IS NULL OR subject = ?1) AND (?2 IS NULL OR action = ?2)
-       AND (?3 IS NULL OR id < ?3)
+       AND (?3 IS NULL OR id < ?3) AND (?4 IS NULL OR at >= ?4)
      ORDER BY id DESC";
 
 fn entry(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
@@ -70,6 +74,29 @@ fn filter(text: &Option<String>) -> Option<&str> {
     text.as_deref().map(str::trim).filter(|t| !t.is_empty())
 }
 
+/// The `since` filter as the log stores instants (RFC 3339, milliseconds, UTC), so that
+/// comparing the text compares the times.
+fn since(query: &AuditQuery) -> Result<Option<String>> {
+    let Some(text) = filter(&query.since) else {
+        return Ok(None);
+    };
+    let at = match chrono::DateTime::parse_from_rfc3339(text) {
+        Ok(at) => at.with_timezone(&chrono::Utc),
+        Err(_) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| {
+                Error::invalid(
+                    "since",
+                    format!("{text:?} is neither a day (YYYY-MM-DD) nor an RFC 3339 instant"),
+                )
+            })?
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc(),
+    };
+    Ok(Some(
+        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    ))
+}
+
 /// One page of entries matching `query`, newest first.
 pub fn page(registry: &Registry, query: &AuditQuery) -> Result<AuditPage> {
     let limit = query.limit.unwrap_or(100);
@@ -79,14 +106,16 @@ pub fn page(registry: &Registry, query: &AuditQuery) -> Result<AuditPage> {
             format!("{limit} is not a page size from 1 to {MAX_PAGE}"),
         ));
     }
+    let since = since(query)?;
     let conn = registry.store().conn();
-    let mut stmt = conn.prepare_cached(&format!("{SELECT} LIMIT ?4"))?;
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} LIMIT ?5"))?;
     let mut entries = stmt
         .query_map(
             params![
                 filter(&query.subject),
                 filter(&query.action),
                 query.before_id,
+                since,
                 limit + 1
             ],
             entry,
@@ -127,6 +156,7 @@ pub fn write_csv<W: Write>(
     mut out: W,
     bom: bool,
 ) -> Result<u64> {
+    let since = since(query)?;
     if bom {
         out.write_all(BOM).map_err(|e| Error::Io {
             context: "cannot write the audit CSV".into(),
@@ -143,7 +173,8 @@ pub fn write_csv<W: Write>(
         params![
             filter(&query.subject),
             filter(&query.action),
-            query.before_id
+            query.before_id,
+            since
         ],
         entry,
     )?;
@@ -267,6 +298,42 @@ mod tests {
         )
         .unwrap_err();
         assert!(refused.to_string().contains("limit"), "{refused}");
+    }
+
+    #[test]
+    fn since_keeps_the_entries_from_that_instant_on_and_refuses_what_is_not_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(filled(&dir));
+        let mut later = Registry::new(
+            Store::open(dir.path().join("ecosystem.db")).unwrap(),
+            "tester",
+            Arc::new(FixedClock("2026-11-28T08:30:00Z".parse().unwrap())),
+        );
+        later.set_setting("notifications.degraded", "1").unwrap();
+        let since = |text: &str| AuditQuery {
+            since: Some(text.into()),
+            ..AuditQuery::default()
+        };
+        for text in [
+            "2026-11-27",
+            "2026-11-28T08:30:00Z",
+            "2026-11-28T09:30:00+01:00",
+        ] {
+            let found = page(&later, &since(text)).unwrap();
+            assert_eq!(subjects(&found), ["notifications.degraded"], "{text}");
+        }
+        assert_eq!(page(&later, &since("2026-11-26")).unwrap().entries.len(), 6);
+        assert!(page(&later, &since("2026-11-28T08:30:00.001Z"))
+            .unwrap()
+            .entries
+            .is_empty());
+        let mut csv = Vec::new();
+        assert_eq!(
+            write_csv(&later, &since("2026-11-27"), &mut csv, false).unwrap(),
+            1
+        );
+        let refused = page(&later, &since("last tuesday")).unwrap_err();
+        assert!(refused.to_string().contains("since"), "{refused}");
     }
 
     #[test]

@@ -1022,7 +1022,14 @@ pub fn expiring(
     now: DateTime<Utc>,
 ) -> Result<Vec<ExpiryView>> {
     let today = utc_day(now);
-    let horizon = today + Days::new(u64::from(within_days));
+    let horizon = today
+        .checked_add_days(Days::new(u64::from(within_days)))
+        .ok_or_else(|| {
+            Error::invalid(
+                "within_days",
+                format!("{within_days} days from {today} is past the last date there is"),
+            )
+        })?;
     let conn = registry.store().conn();
     let default = default_stages(conn)?;
     let terms = terms_where(
@@ -1102,7 +1109,7 @@ pub fn acknowledge(
         }
         w.tx.execute(
             "UPDATE contract_alerts SET acknowledged_at = ?1, acknowledged_by = ?2 WHERE id = ?3",
-            params![at, w.actor, id],
+            params![at, w.user, id],
         )?;
         w.audit(
             "contract.alert_ack",

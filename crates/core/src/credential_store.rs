@@ -99,6 +99,41 @@ impl OsKeyring {
         Ok(keyring)
     }
 
+    /// Connects to this OS's keyring without the canary: for the database key, read on every
+    /// open, where the read itself proves the keyring works (and its failure says why).
+    pub(crate) fn connect() -> Result<OsKeyring, CredentialStoreError> {
+        let (store, backend) = platform_store()?;
+        Ok(OsKeyring { store, backend })
+    }
+
+    /// The raw secret of the item `key` (not a partner credential), or `None`.
+    pub(crate) fn get_raw(&self, key: &str) -> Result<Option<Secret>, CredentialStoreError> {
+        let bytes = match self.entry(key, "read")?.get_secret() {
+            Ok(bytes) => Zeroizing::new(bytes),
+            Err(keyring_core::Error::NoEntry) => return Ok(None),
+            Err(keyring_core::Error::PlatformFailure(e)) => {
+                return Err(CredentialStoreError::Unavailable(format!(
+                    "{} ({}: {e})",
+                    unavailable_hint(),
+                    self.backend
+                )))
+            }
+            Err(e) => return Err(self.failure("read", key, e)),
+        };
+        let text = std::str::from_utf8(&bytes).map_err(|_| CredentialStoreError::Corrupt {
+            key: key.to_string(),
+            message: "not UTF-8 text".into(),
+        })?;
+        Ok(Some(Secret::new(text)))
+    }
+
+    /// Stores `value` as the raw secret of the item `key`, replacing whatever was there.
+    pub(crate) fn set_raw(&self, key: &str, value: &Secret) -> Result<(), CredentialStoreError> {
+        self.entry(key, "write")?
+            .set_secret(value.expose().as_bytes())
+            .map_err(|e| self.failure("write", key, e))
+    }
+
     fn canary(&self) -> Result<(), CredentialStoreError> {
         let key = format!("canary-{}", uuid::Uuid::new_v4().simple());
         let value = uuid::Uuid::new_v4().simple().to_string();

@@ -33,6 +33,7 @@ use crate::health_state::HealthState;
 use crate::integration::ErrorClass;
 use crate::maintenance::{all_windows, from_unix, windows_for, MaintenanceWindow};
 use crate::model::Tier;
+use crate::registry::Registry;
 use crate::store::Store;
 
 /// Upper bounds (inclusive, ms) of the latency histogram's bins; one more bin holds the rest.
@@ -646,19 +647,16 @@ impl HealthWriter {
     }
 
     /// Deletes raw samples and minute/hour rollups past their horizon (transitions and day
-    /// rollups stay), then gives the freed pages back with `PRAGMA incremental_vacuum`.
+    /// rollups stay) in one transaction, then gives the freed pages back with
+    /// `PRAGMA incremental_vacuum`. Rollups are written with the samples they count
+    /// ([`HealthWriter::record`]), so deleting a sample never changes a rollup.
     #[tracing::instrument(skip_all)]
     pub fn run_retention(
         &mut self,
         now: DateTime<Utc>,
         retention: &Retention,
     ) -> Result<RetentionReport> {
-        let samples_before =
-            now.timestamp() - i64::from(retention.raw_sample_days) * Resolution::Day.seconds();
-        let minutes_before =
-            now.timestamp() - i64::from(retention.minute_rollup_hours) * Resolution::Hour.seconds();
-        let hours_before =
-            now.timestamp() - i64::from(retention.hour_rollup_days) * Resolution::Day.seconds();
+        let horizons = retention.horizons(now);
         let mut report = RetentionReport::default();
         let was_valid = self.store.conn().total_changes() == self.cache.total_changes;
         let tx = self
@@ -666,49 +664,194 @@ impl HealthWriter {
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
-            let ids: Vec<i64> = tx
-                .prepare_cached("SELECT id FROM partners")?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            // Per partner, so each delete is a range of the primary key, not a scan.
-            let mut samples =
-                tx.prepare_cached("DELETE FROM health_samples WHERE partner_id = ?1 AND at < ?2")?;
-            let mut rollups = tx.prepare_cached(
-                "DELETE FROM health_rollups WHERE partner_id = ?1 AND resolution = ?2 AND bucket < ?3",
-            )?;
-            for id in ids {
-                report.samples_deleted += samples.execute(params![id, samples_before])? as u64;
-                // A bucket goes once all of it is past the horizon.
-                report.minute_rollups_deleted += rollups.execute(params![
-                    id,
-                    Resolution::Minute.seconds(),
-                    minutes_before - Resolution::Minute.seconds() + 1
-                ])? as u64;
-                report.hour_rollups_deleted += rollups.execute(params![
-                    id,
-                    Resolution::Hour.seconds(),
-                    hours_before - Resolution::Hour.seconds() + 1
-                ])? as u64;
+            let mut pruner = Pruner::new(&tx)?;
+            for id in partner_ids(&tx)? {
+                pruner.partner(id, &horizons, &mut report)?;
             }
         }
         tx.commit()?;
         // Samples and rollups only: the cached partner rows are still what is stored.
         self.cache.written(self.store.conn(), was_valid);
-        let conn = self.store.conn();
-        let free_before: i64 = conn.pragma_query_value(None, "freelist_count", |r| r.get(0))?;
-        // incremental_vacuum frees one page per step: step it to the end (execute_batch
-        // would step once and free a single page).
-        let mut vacuum = conn.prepare("PRAGMA incremental_vacuum")?;
-        let mut rows = vacuum.query([])?;
-        while rows.next()?.is_some() {}
-        let free_after: i64 = conn.pragma_query_value(None, "freelist_count", |r| r.get(0))?;
-        report.pages_freed = u64::try_from(free_before - free_after).unwrap_or(0);
+        report.pages_freed = give_back_free_pages(self.store.conn())?;
         tracing::info!(
             samples = report.samples_deleted,
             minute_rollups = report.minute_rollups_deleted,
             hour_rollups = report.hour_rollups_deleted,
             pages_freed = report.pages_freed,
             "health history retention ran"
+        );
+        Ok(report)
+    }
+}
+
+/// Where a retention run cuts, in unix seconds: samples before `samples_before` go, and a
+/// rollup bucket goes once all of it is before its horizon.
+#[derive(Debug, Clone, Copy)]
+struct Horizons {
+    samples_before: i64,
+    minutes_before: i64,
+    hours_before: i64,
+}
+
+impl Retention {
+    fn horizons(&self, now: DateTime<Utc>) -> Horizons {
+        let now = now.timestamp();
+        Horizons {
+            samples_before: now - i64::from(self.raw_sample_days) * Resolution::Day.seconds(),
+            minutes_before: now - i64::from(self.minute_rollup_hours) * Resolution::Hour.seconds(),
+            hours_before: now - i64::from(self.hour_rollup_days) * Resolution::Day.seconds(),
+        }
+    }
+}
+
+fn partner_ids(conn: &Connection) -> Result<Vec<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM partners ORDER BY id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Deletes partners' samples and minute/hour rollups past the horizons, inside the caller's
+/// transaction. Per partner, so each delete is a range of the primary key, not a scan.
+struct Pruner<'t> {
+    samples: rusqlite::CachedStatement<'t>,
+    rollups: rusqlite::CachedStatement<'t>,
+}
+
+impl<'t> Pruner<'t> {
+    fn new(tx: &'t Transaction<'_>) -> Result<Pruner<'t>> {
+        Ok(Pruner {
+            samples: tx
+                .prepare_cached("DELETE FROM health_samples WHERE partner_id = ?1 AND at < ?2")?,
+            rollups: tx.prepare_cached(
+                "DELETE FROM health_rollups WHERE partner_id = ?1 AND resolution = ?2 AND bucket < ?3",
+            )?,
+        })
+    }
+
+    /// Prunes one partner; adds what went to `report`.
+    fn partner(
+        &mut self,
+        partner_id: i64,
+        horizons: &Horizons,
+        report: &mut RetentionReport,
+    ) -> Result<()> {
+        report.samples_deleted +=
+            self.samples
+                .execute(params![partner_id, horizons.samples_before])? as u64;
+        for (resolution, before, deleted) in [
+            (
+                Resolution::Minute,
+                horizons.minutes_before,
+                &mut report.minute_rollups_deleted,
+            ),
+            (
+                Resolution::Hour,
+                horizons.hours_before,
+                &mut report.hour_rollups_deleted,
+            ),
+        ] {
+            // A bucket goes once all of it is past the horizon.
+            *deleted += self.rollups.execute(params![
+                partner_id,
+                resolution.seconds(),
+                before - resolution.seconds() + 1
+            ])? as u64;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `PRAGMA incremental_vacuum` to the end; returns the pages it gave back.
+fn give_back_free_pages(conn: &Connection) -> Result<u64> {
+    let free_before: i64 = conn.pragma_query_value(None, "freelist_count", |r| r.get(0))?;
+    // incremental_vacuum frees one page per step: step it to the end (execute_batch would
+    // step once and free a single page).
+    let mut vacuum = conn.prepare("PRAGMA incremental_vacuum")?;
+    let mut rows = vacuum.query([])?;
+    while rows.next()?.is_some() {}
+    let free_after: i64 = conn.pragma_query_value(None, "freelist_count", |r| r.get(0))?;
+    Ok(u64::try_from(free_before - free_after).unwrap_or(0))
+}
+
+/// The audit action of a retention run asked for by a person (`ecosystem db prune`).
+pub const PRUNE_ACTION: &str = "history.prune";
+
+/// What `ecosystem db prune` did: the settings it applied, where it cut, and what it removed.
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneReport {
+    /// `history.raw_days`.
+    pub raw_days: u32,
+    /// `history.hour_rollup_days`.
+    pub hour_rollup_days: u32,
+    /// Raw samples before this moment were deleted.
+    #[serde(serialize_with = "ser_time")]
+    pub samples_before: DateTime<Utc>,
+    /// Minute rollups that ended before this moment were deleted.
+    #[serde(serialize_with = "ser_time")]
+    pub minute_rollups_before: DateTime<Utc>,
+    /// Hour rollups that ended before this moment were deleted.
+    #[serde(serialize_with = "ser_time")]
+    pub hour_rollups_before: DateTime<Utc>,
+    /// Partners whose history was looked at (one transaction each).
+    pub partners: u64,
+    #[serde(flatten)]
+    pub removed: RetentionReport,
+}
+
+/// The retention run on demand, through the registry, so it is audited.
+impl Registry {
+    /// Runs the health-history retention now with the workspace's settings
+    /// (`history.raw_days`, `history.hour_rollup_days`), beside a running poller or app: one
+    /// short transaction per partner (its samples and rollups together), so their writer never
+    /// waits long. The audit row (`history.prune`, with the settings and horizons) commits with
+    /// the first partner's deletions, so nothing is removed without it. A run that is killed
+    /// leaves every partner either pruned or untouched, and the next run finishes the others.
+    /// Day rollups and transitions are never removed, and no rollup is touched for a sample
+    /// that goes: rollups are written with the samples they count.
+    pub fn prune_history(&mut self) -> Result<PruneReport> {
+        let now = self.clock().now();
+        let settings = self.settings()?;
+        let retention =
+            Retention::from_settings(settings.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        let horizons = retention.horizons(now);
+        let time = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or(now);
+        let mut report = PruneReport {
+            raw_days: retention.raw_sample_days,
+            hour_rollup_days: retention.hour_rollup_days,
+            samples_before: time(horizons.samples_before),
+            minute_rollups_before: time(horizons.minutes_before),
+            hour_rollups_before: time(horizons.hours_before),
+            partners: 0,
+            removed: RetentionReport::default(),
+        };
+        let ids = partner_ids(self.store().conn())?;
+        report.partners = ids.len() as u64;
+        let detail = serde_json::json!({
+            "raw_days": report.raw_days,
+            "hour_rollup_days": report.hour_rollup_days,
+            "samples_before": report.samples_before,
+            "minute_rollups_before": report.minute_rollups_before,
+            "hour_rollups_before": report.hour_rollups_before,
+            "partners": report.partners,
+        });
+        let removed = &mut report.removed;
+        self.write(|w| {
+            if let Some(first) = ids.first() {
+                Pruner::new(w.tx)?.partner(*first, &horizons, removed)?;
+            }
+            w.audit(PRUNE_ACTION, "history", "health history", Some(&detail))
+        })?;
+        for id in ids.iter().skip(1) {
+            self.write(|w| Pruner::new(w.tx)?.partner(*id, &horizons, removed))?;
+        }
+        report.removed.pages_freed = give_back_free_pages(self.store().conn())?;
+        tracing::info!(
+            samples = report.removed.samples_deleted,
+            minute_rollups = report.removed.minute_rollups_deleted,
+            hour_rollups = report.removed.hour_rollups_deleted,
+            pages_freed = report.removed.pages_freed,
+            "health history pruned on demand"
         );
         Ok(report)
     }

@@ -15,7 +15,11 @@ pub mod credentials;
 pub mod csv_export;
 pub mod custom_check;
 pub mod demo;
+pub mod encryption;
 pub mod error;
+/// Entry points of the fuzz targets (`fuzz/`, docs/FUZZING.md); not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod health;
 pub mod health_state;
 pub mod health_store;
@@ -25,6 +29,7 @@ pub mod model;
 pub mod money;
 pub mod notify;
 pub mod overview;
+pub mod redact;
 pub mod registry;
 pub mod report;
 pub mod review;
@@ -42,6 +47,6 @@ pub use credential_store::{CredentialStore, CredentialStoreError, OsKeyring, KEY
 pub use credentials::{Credential, CredentialMeta, CredentialType};
 pub use error::{Error, Result};
 pub use model::*;
-pub use registry::{Registry, StoredCheck};
+pub use registry::{Registry, StoredCheck, Surface};
 pub use secret::Secret;
 pub use store::{default_db_path, Store};

@@ -31,13 +31,46 @@ use crate::{money, validate};
 /// The registry over one database connection.
 pub struct Registry {
     store: Store,
+    /// Who, and from where, as the audit log records it (`alice (cli)`).
     actor: String,
+    /// The person alone (`alice`), for texts that name them (a pause's reason, who
+    /// acknowledged an alert).
+    user: String,
     clock: Arc<dyn Clock>,
     /// Where secrets go; opened (the OS keyring) the first time one is needed.
     credentials: OnceLock<Arc<dyn CredentialStore>>,
 }
 
-/// The OS user, recorded as the actor of every change.
+/// Where a change is made from; the audit log records it with the person (`alice (app)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// The desktop app.
+    App,
+    /// The `ecosystem` command line.
+    Cli,
+}
+
+impl Surface {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Surface::App => "app",
+            Surface::Cli => "cli",
+        }
+    }
+}
+
+impl std::fmt::Display for Surface {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The audit actor of `user` working through `surface`: `alice (cli)`.
+pub fn actor_of(user: &str, surface: Surface) -> String {
+    format!("{user} ({surface})")
+}
+
+/// The OS user: the person recorded as the actor of every change.
 pub fn os_user() -> String {
     ["USER", "USERNAME", "LOGNAME"]
         .iter()
@@ -61,7 +94,8 @@ SELECT p.name, c.start_date, c.end_date, c.notice_days, c.auto_renew, c.sla_targ
 FROM contracts c JOIN partners p ON p.id = c.partner_id";
 
 impl Registry {
-    /// Opens the registry on the database file at `path`, acting as the OS user.
+    /// Opens the registry on the database file at `path`, acting as the OS user with no
+    /// surface named (tools and tests; the app and the CLI use [`Registry::open_as`]).
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Registry> {
         Ok(Registry::new(
             Store::open(path)?,
@@ -70,13 +104,32 @@ impl Registry {
         ))
     }
 
+    /// Opens the registry on the database file at `path` for the OS user working through
+    /// `surface`: every change is audited as `user (surface)`.
+    pub fn open_as(path: impl AsRef<std::path::Path>, surface: Surface) -> Result<Registry> {
+        let user = os_user();
+        Ok(Registry {
+            actor: actor_of(&user, surface),
+            user,
+            ..Registry::open(path)?
+        })
+    }
+
+    /// A registry whose changes are audited as `actor` (also the person named in texts).
     pub fn new(store: Store, actor: impl Into<String>, clock: Arc<dyn Clock>) -> Registry {
+        let actor = actor.into();
         Registry {
             store,
-            actor: actor.into(),
+            user: actor.clone(),
+            actor,
             clock,
             credentials: OnceLock::new(),
         }
+    }
+
+    /// The audit actor of this registry's changes (`alice (cli)`).
+    pub fn actor(&self) -> &str {
+        &self.actor
     }
 
     /// Uses `credentials` for secrets instead of opening the OS keyring on first use.
@@ -121,6 +174,7 @@ impl Registry {
         let writer = Writer {
             tx: &tx,
             actor: &self.actor,
+            user: &self.user,
             now: &now,
         };
         let out = f(&writer)?;
@@ -132,7 +186,15 @@ impl Registry {
 
     pub fn add_partner(&mut self, new: &NewPartner) -> Result<Partner> {
         self.write(|w| w.insert_partner(new, Lifecycle::Onboarding))?;
-        self.partner(&new.name)
+        let partner = self.partner(&new.name)?;
+        tracing::debug!(
+            partner = %partner.name,
+            kind = %partner.kind,
+            endpoint = %partner.endpoint,
+            owner = ?partner.owner,
+            "partner registered"
+        );
+        Ok(partner)
     }
 
     pub fn partner(&self, name: &str) -> Result<Partner> {
@@ -812,7 +874,7 @@ impl Registry {
             }
         }
         let at = self.clock.now();
-        let actor = self.actor.clone();
+        let actor = self.user.clone();
         self.write(|w| {
             let id = w.partner_id(name)?;
             let id = u32::try_from(id).map_err(|_| no_partner(name))?;
@@ -913,7 +975,10 @@ pub struct StoredCheck {
 /// Write operations inside one transaction; shared by single changes and workspace import.
 pub(crate) struct Writer<'a> {
     pub tx: &'a Transaction<'a>,
+    /// Who and where, as the audit log records it.
     pub actor: &'a str,
+    /// The person alone, for texts that name them.
+    pub user: &'a str,
     pub now: &'a str,
 }
 
@@ -1047,7 +1112,13 @@ impl Writer<'_> {
         )?;
         self.replace_labels(id, "partner_tags", "tag", &merged.tags)?;
         self.reindex(id)?;
-        self.audit("partner.update", "partner", &new_name, Some(change))?;
+        let mut detail =
+            serde_json::to_value(change).map_err(|e| Error::invalid("audit", e.to_string()))?;
+        if new_name != name {
+            // The subject is the new name; the old one keeps the trail followable.
+            detail["renamed_from"] = serde_json::Value::from(name);
+        }
+        self.audit("partner.update", "partner", &new_name, Some(&detail))?;
         Ok(new_name)
     }
 
@@ -1065,11 +1136,24 @@ impl Writer<'_> {
             interval_secs: Some(new.health_check.interval_secs),
             timeout_secs: Some(new.health_check.timeout_secs),
         };
-        self.update_partner(&new.name, &change)?;
-        self.tx.execute(
-            "UPDATE partners SET lifecycle = ?1 WHERE name = ?2",
-            params![lifecycle.as_str(), new.name],
+        let from: String = self.tx.query_row(
+            "SELECT lifecycle FROM partners WHERE name = ?1",
+            [&new.name],
+            |r| r.get(0),
         )?;
+        self.update_partner(&new.name, &change)?;
+        if from != lifecycle.as_str() {
+            self.tx.execute(
+                "UPDATE partners SET lifecycle = ?1 WHERE name = ?2",
+                params![lifecycle.as_str(), new.name],
+            )?;
+            self.audit(
+                "partner.lifecycle",
+                "partner",
+                &new.name,
+                Some(&serde_json::json!({"from": from, "to": lifecycle})),
+            )?;
+        }
         Ok(())
     }
 

@@ -31,7 +31,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{Datelike, Days, NaiveDate};
-use rusqlite::{params, Connection, OpenFlags};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
@@ -157,9 +157,11 @@ display_and_parse!(Bucket, "bucket");
 pub struct UsageQuery {
     /// The first day, included (UTC).
     #[cfg_attr(feature = "specta", specta(type = String))]
+    #[serde(deserialize_with = "crate::validate::deserialize_date")]
     pub from: NaiveDate,
     /// The last day, included (UTC).
     #[cfg_attr(feature = "specta", specta(type = String))]
+    #[serde(deserialize_with = "crate::validate::deserialize_date")]
     pub to: NaiveDate,
     /// Only this partner (by name).
     #[serde(default)]
@@ -414,11 +416,7 @@ impl PreparedReport {
         std::thread::scope(|scope| {
             let helper = file.map(|path| {
                 scope.spawn(move || -> Result<Vec<Acc>> {
-                    let reader = Connection::open_with_flags(
-                        &path,
-                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    )?;
-                    reader.busy_timeout(std::time::Duration::from_secs(10))?;
+                    let reader = crate::encryption::open_read_only(&path)?;
                     self.previous_sums(&reader)
                 })
             });

@@ -304,6 +304,14 @@ CREATE TABLE contract_alerts (
 ) STRICT;
 CREATE INDEX contract_alerts_to_notify ON contract_alerts(contract_id) WHERE notified_at IS NULL AND skipped = 0;
 "#,
+    // 8: the audit log stays append-only against INSERT OR REPLACE too. REPLACE removes the row
+    // it collides with without firing DELETE triggers (recursive_triggers is off), so an
+    // insert that names an existing id is refused before it gets there.
+    r#"
+CREATE TRIGGER IF NOT EXISTS audit_log_is_append_only_replace BEFORE INSERT ON audit_log
+WHEN EXISTS (SELECT 1 FROM audit_log WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -317,7 +325,38 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings it to the current schema.
+    ///
+    /// The file is encrypted (SQLCipher) under the database key in the OS keyring, which is
+    /// created on first use (see encryption.rs). A plain file written before encryption at
+    /// rest is encrypted in place first. This is the only way production code opens a file.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        use crate::encryption::{self, FileState};
+        let path = path.as_ref();
+        let key =
+            match FileState::of(path)? {
+                FileState::Missing => encryption::load_or_create_key(path)?,
+                FileState::Plain => {
+                    let key = encryption::load_or_create_key(path)?;
+                    encryption::encrypt_plain_file(path, &key)?;
+                    key
+                }
+                FileState::Encrypted => encryption::key_for_existing(path)?,
+                FileState::NotADatabase => return Err(Error::Database {
+                    path: path.to_path_buf(),
+                    message:
+                        "is not an Ecosystem database (neither a SQLite file nor an encrypted one)"
+                            .into(),
+                }),
+            };
+        Store::open_with_key(path, &key)
+    }
+
+    /// Opens (creating if needed) the encrypted database at `path` with `key` and brings it to
+    /// the current schema. A key that does not open the file changes nothing.
+    pub fn open_with_key(
+        path: impl AsRef<Path>,
+        key: &crate::encryption::DatabaseKey,
+    ) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         let db_err = |message: String| Error::Database {
             path: path.clone(),
@@ -335,12 +374,19 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(|e| db_err(format!("cannot open: {e}")))?;
+        key.apply(&conn)
+            .map_err(|e| db_err(format!("cannot open: {e}")))?;
         let mut store = Store {
             conn,
             path: path.clone(),
         };
         match store.configure().and_then(|()| store.migrate()) {
             Ok(()) => Ok(store),
+            Err(Error::Storage(e))
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) =>
+            {
+                Err(db_err(crate::encryption::wrong_key_message()))
+            }
             Err(Error::Storage(e)) => Err(db_err(describe_open_error(&e))),
             Err(other) => Err(other),
         }
@@ -410,24 +456,16 @@ impl Store {
         Ok(())
     }
 
-    /// `PRAGMA integrity_check` on the file at `path`, through a read-only connection that
-    /// neither migrates nor writes (so a damaged file can still be examined, and the check runs
-    /// beside a live writer). `["ok"]` when the file is sound; otherwise SQLite's findings.
+    /// `PRAGMA integrity_check` on the file at `path`, through a read-only connection (with the
+    /// database key when the file is encrypted) that neither migrates nor writes (so a damaged
+    /// file can still be examined, and the check runs beside a live writer). `["ok"]` when the file is sound; otherwise SQLite's findings.
     pub fn integrity_check(path: impl AsRef<Path>) -> Result<Vec<String>> {
         let path = path.as_ref();
         let db_err = |message: String| Error::Database {
             path: path.to_path_buf(),
             message,
         };
-        if !path.is_file() {
-            return Err(db_err("no such database file".into()));
-        }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| db_err(format!("cannot open: {e}")))?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        let conn = crate::encryption::open_read_only(path)?;
         let mut stmt = conn
             .prepare("PRAGMA integrity_check")
             .map_err(|e| db_err(describe_open_error(&e)))?;

@@ -15,13 +15,43 @@ pub const MAX_ENDPOINT_CHARS: usize = 2048;
 pub const INTERVAL_SECS: std::ops::RangeInclusive<u32> = 5..=86_400;
 pub const TIMEOUT_SECS: std::ops::RangeInclusive<u32> = 1..=300;
 
-/// A calendar date as a person types it, `YYYY-MM-DD` (surrounding spaces ignored).
+/// The years a typed date may fall in: far enough for any contract or report, and short of
+/// the calendar's limits, so date arithmetic on what is stored never overflows.
+pub const DATE_YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
+/// A calendar date as a person types it, `YYYY-MM-DD` (surrounding spaces ignored), in
+/// [`DATE_YEARS`].
 pub fn date(field: &str, text: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+    let day = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
         Error::invalid(
             field,
             format!("{text:?} is not a valid date; write YYYY-MM-DD"),
         )
+    })?;
+    if !DATE_YEARS.contains(&chrono::Datelike::year(&day)) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{text:?} is out of range; give a year from {} to {}",
+                DATE_YEARS.start(),
+                DATE_YEARS.end()
+            ),
+        ));
+    }
+    Ok(day)
+}
+
+/// Reads a [`date`] in serde (`#[serde(deserialize_with = ...)]`), so a bad one arriving as
+/// JSON is refused with the same words as a typed one.
+pub fn deserialize_date<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<NaiveDate, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+    date("date", &text).map_err(|e| {
+        serde::de::Error::custom(match e {
+            Error::Invalid { message, .. } => message,
+            other => other.to_string(),
+        })
     })
 }
 
@@ -208,6 +238,44 @@ mod tests {
             .unwrap_err()
             .field(),
             Some("interval")
+        );
+    }
+
+    #[test]
+    fn dates_are_calendar_days_within_the_years_allowed() {
+        assert_eq!(
+            date("until", " 2026-02-28 ").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()
+        );
+        for bad in [
+            "2026-02-30",
+            "2026-13-01",
+            "tomorrow",
+            "../../etc/passwd",
+            "",
+        ] {
+            let e = date("until", bad).unwrap_err();
+            assert_eq!(e.field(), Some("until"));
+            assert!(e.to_string().contains("not a valid date"), "{e}");
+        }
+        for far in ["1899-12-31", "0001-01-01", "0000-06-15"] {
+            let e = date("until", far).unwrap_err();
+            assert!(
+                e.to_string().contains("year from 1900 to 9999"),
+                "{far}: {e}"
+            );
+        }
+        date("until", "9999-12-31").unwrap();
+        for giant in ["99999-01-01", "+262143-12-31", "-0001-01-01"] {
+            assert_eq!(date("until", giant).unwrap_err().field(), Some("until"));
+        }
+        let read: std::result::Result<NaiveDate, _> = deserialize_date(
+            serde::de::value::StrDeserializer::<serde::de::value::Error>::new("2026-13-01"),
+        );
+        let message = read.unwrap_err().to_string();
+        assert!(
+            message.contains("\"2026-13-01\" is not a valid date"),
+            "{message}"
         );
     }
 

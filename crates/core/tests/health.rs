@@ -774,6 +774,82 @@ fn the_history_settings_change_what_the_retention_run_keeps() {
     assert_eq!(db.writer.configured_retention().unwrap().raw_sample_days, 4);
 }
 
+#[test]
+fn pruning_on_demand_applies_the_settings_partner_by_partner_and_is_audited() {
+    let mut db = Db::new();
+    let ids = [
+        db.partner("kubeflow", Tier::Strategic),
+        db.partner("mlflow", Tier::Standard),
+    ];
+    let now = clock().now();
+    // One check an hour for 200 days, each partner.
+    let start = now - Duration::days(200);
+    for id in ids {
+        let outcomes: Vec<CheckOutcome> = (0..200 * 24)
+            .map(|i| ok(start + Duration::hours(i), 120))
+            .collect();
+        for chunk in outcomes.chunks(500) {
+            db.record(id, chunk.to_vec());
+        }
+    }
+    let count = |db: &Db, sql: &str| -> i64 {
+        db.registry
+            .store()
+            .conn()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    let days = count(
+        &db,
+        "SELECT sum(checks) FROM health_rollups WHERE resolution = 86400",
+    );
+    db.registry.set_setting("history.raw_days", "10").unwrap();
+
+    let report = db.registry.prune_history().unwrap();
+    assert_eq!((report.raw_days, report.hour_rollup_days), (10, 90));
+    assert_eq!(report.partners, 2);
+    assert_eq!(report.samples_before, now - Duration::days(10));
+    assert_eq!(report.hour_rollups_before, now - Duration::days(90));
+    assert_eq!(
+        report.removed.samples_deleted,
+        2 * 190 * 24,
+        "190 days of samples past 10 days, each partner"
+    );
+    assert_eq!(report.removed.hour_rollups_deleted, 2 * 110 * 24);
+    assert!(report.removed.minute_rollups_deleted > 0, "{report:?}");
+    let ts = now.timestamp();
+    assert_eq!(
+        count(&db, "SELECT min(at) FROM health_samples"),
+        ts - 10 * 86_400
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT sum(checks) FROM health_rollups WHERE resolution = 86400"
+        ),
+        days,
+        "day rollups kept"
+    );
+    let audit = db.registry.audit_log(None, 1).unwrap();
+    assert_eq!(audit[0].action, PRUNE_ACTION);
+    assert_eq!(audit[0].actor, "tester");
+    let detail: serde_json::Value =
+        serde_json::from_str(audit[0].detail.as_deref().unwrap()).unwrap();
+    assert_eq!(detail["raw_days"], 10);
+    assert_eq!(detail["partners"], 2);
+
+    let again = db.registry.prune_history().unwrap();
+    assert_eq!(
+        (
+            again.removed.samples_deleted,
+            again.removed.minute_rollups_deleted,
+            again.removed.hour_rollups_deleted
+        ),
+        (0, 0, 0),
+        "a second run finds nothing"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Maintenance windows
 

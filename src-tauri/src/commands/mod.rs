@@ -42,10 +42,24 @@ impl From<Error> for CommandError {
             .or_else(|| leading_field(&e.to_string()));
         CommandError {
             code: e.code().to_string(),
-            message: e.to_string(),
+            message: bounded(e.to_string()),
             field,
         }
     }
+}
+
+/// The longest message sent back, in characters.
+const MAX_MESSAGE_CHARS: usize = 1_000;
+
+/// `message` cut to [`MAX_MESSAGE_CHARS`]: an error that quotes what it was sent (a name of a
+/// million characters) stays readable.
+fn bounded(message: String) -> String {
+    let n = message.chars().count();
+    if n <= MAX_MESSAGE_CHARS {
+        return message;
+    }
+    let kept: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
+    format!("{kept}… ({} more characters cut)", n - MAX_MESSAGE_CHARS)
 }
 
 /// Conflicts name their field first ("name: a partner named ... already exists").
@@ -71,7 +85,17 @@ pub(crate) async fn with_registry<T: Send + 'static>(
                 .into(),
             field: None,
         })?;
-        f(&mut guard).map_err(CommandError::from)
+        // A panic in core (a bug, whatever the input) fails this command only: its transaction
+        // rolls back as it unwinds, and the lock is not left poisoned for every later command.
+        // The panic itself is logged by the panic hook.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut guard))) {
+            Ok(result) => result.map_err(CommandError::from),
+            Err(_) => Err(CommandError {
+                code: "internal".into(),
+                message: "the command stopped on an internal error; the log has the details".into(),
+                field: None,
+            }),
+        }
     })
     .await
     .map_err(|e| CommandError {
@@ -186,4 +210,26 @@ pub async fn workspace_info(state: State<'_, AppState>) -> CommandResult<Workspa
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_message_is_cut_and_says_how_much_was_left_out() {
+        assert_eq!(bounded("short".into()), "short");
+        let long = format!("no partner named {:?}", "é".repeat(5_000));
+        let cut = bounded(long.clone());
+        assert!(cut.starts_with("no partner named \"éé"), "{cut}");
+        let tail = format!(
+            "… ({} more characters cut)",
+            long.chars().count() - MAX_MESSAGE_CHARS
+        );
+        assert!(cut.ends_with(&tail), "{cut}");
+        assert_eq!(
+            cut.chars().count(),
+            MAX_MESSAGE_CHARS + tail.chars().count()
+        );
+    }
 }

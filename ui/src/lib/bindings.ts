@@ -231,6 +231,11 @@ export type AuditQuery_Deserialize = {
 	subject?: string | null,
 	/**  Only entries of this action (`partner.add`, `setting.set`, ...). */
 	action?: string | null,
+	/**
+	 *  Only entries made at or after this instant: RFC 3339 (`2026-11-26T09:00:00Z`) or a day
+	 *  (`2026-11-26`, from 00:00 UTC).
+	 */
+	since?: string | null,
 	/**  Only entries older than this id: the `next_before` of the previous page. */
 	before_id?: number | null,
 	/**  Rows per page (1 to [`MAX_PAGE`]; 100 when absent). Ignored by the export. */
@@ -243,6 +248,11 @@ export type AuditQuery_Serialize = {
 	subject: string | null,
 	/**  Only entries of this action (`partner.add`, `setting.set`, ...). */
 	action: string | null,
+	/**
+	 *  Only entries made at or after this instant: RFC 3339 (`2026-11-26T09:00:00Z`) or a day
+	 *  (`2026-11-26`, from 00:00 UTC).
+	 */
+	since: string | null,
 	/**  Only entries older than this id: the `next_before` of the previous page. */
 	before_id: number | null,
 	/**  Rows per page (1 to [`MAX_PAGE`]; 100 when absent). Ignored by the export. */

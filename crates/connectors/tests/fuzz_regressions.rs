@@ -1,0 +1,98 @@
+//! Replays the connector fuzz targets' seed corpora (`fuzz/corpus/connector_<name>/`) and every
+//! input a fuzzer found a crash with (`tests/fuzz-regressions/connector_<name>/`) through the
+//! functions the fuzz targets call, so a plain `cargo test` covers them without a fuzzing
+//! toolchain (docs/FUZZING.md).
+
+use std::path::{Path, PathBuf};
+
+use ecosystem_connectors::fuzzing;
+
+/// Every file in `dir`, sorted; none when it does not exist.
+fn inputs(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Runs every seed and regression input of `connector_<name>`; returns how many there were.
+fn replay(name: &str) -> (usize, usize) {
+    let target = format!("connector_{name}");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let seeds = inputs(&root.join("../../fuzz/corpus").join(&target));
+    let regressions = inputs(&root.join("tests/fuzz-regressions").join(&target));
+    for file in seeds.iter().chain(&regressions) {
+        let data = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        match std::panic::catch_unwind(|| fuzzing::replay(name, &data)) {
+            Ok(known) => assert!(known, "{name} is a fuzz target"),
+            Err(_) => panic!("{} fails its fuzz target {target}", file.display()),
+        }
+    }
+    assert!(!seeds.is_empty(), "the {target} target has a seed corpus");
+    eprintln!(
+        "{target}: {} seeds, {} regressions",
+        seeds.len(),
+        regressions.len()
+    );
+    (seeds.len(), regressions.len())
+}
+
+#[test]
+fn databricks_answers_are_read_or_refused_cleanly() {
+    replay("databricks");
+}
+
+#[test]
+fn snowflake_answers_are_read_or_refused_cleanly() {
+    replay("snowflake");
+}
+
+#[test]
+fn mlflow_answers_are_read_or_refused_cleanly() {
+    replay("mlflow");
+}
+
+#[test]
+fn kubeflow_answers_are_read_or_refused_cleanly() {
+    replay("kubeflow");
+}
+
+#[test]
+fn datadog_answers_are_read_or_refused_cleanly() {
+    replay("datadog");
+}
+
+#[test]
+fn custom_http_answers_are_judged_cleanly() {
+    replay("custom_http");
+}
+
+/// The seeds are real answers: each one's first line must be read as an answer, or the seed
+/// would exercise nothing.
+#[test]
+fn every_seed_is_an_answer() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    for name in [
+        "databricks",
+        "snowflake",
+        "mlflow",
+        "kubeflow",
+        "datadog",
+        "custom_http",
+    ] {
+        for file in inputs(&corpus.join(format!("connector_{name}"))) {
+            let data = std::fs::read(&file).unwrap_or_default();
+            assert!(
+                fuzzing::Answer::read(&data).is_some(),
+                "{} is not an answer",
+                file.display()
+            );
+        }
+    }
+}
