@@ -106,12 +106,12 @@ pub fn run() {
 
     let db_path = match ecosystem_core::default_db_path() {
         Ok(p) => p,
-        Err(e) => fatal(&e.to_string()),
+        Err(e) => fatal_at_start(&e.to_string()),
     };
     // Changes made in the window are audited as the OS user in the app (`alice (app)`).
     let registry = match Registry::open_as(&db_path, Surface::App) {
         Ok(r) => r,
-        Err(e) => fatal(&e.to_string()),
+        Err(e) => fatal_at_start(&e.to_string()),
     };
     tracing::info!(db = %db_path.display(), "registry opened");
 
@@ -176,4 +176,49 @@ fn fatal(message: &str) -> ! {
     tracing::error!("{message}");
     eprintln!("ecosystem: {message}");
     std::process::exit(1);
+}
+
+/// The title of the dialog [`fatal_at_start`] shows.
+const CANNOT_START_TITLE: &str = "Ecosystem cannot start";
+
+/// Ends the process over a problem found before the window exists: no data directory, or a
+/// database that cannot be opened (its key missing from the OS keyring, say). Someone who
+/// started the app from their desktop sees no terminal, so the message is also shown in a
+/// native dialog, and the process exits once it is closed.
+fn fatal_at_start(message: &str) -> ! {
+    tracing::error!("{message}");
+    eprintln!("ecosystem: {message}");
+    logging::flush();
+    show_error_dialog(message);
+    std::process::exit(1);
+}
+
+/// On Linux, GTK on this thread; without a display `gtk::init` fails and nothing is shown.
+#[cfg(target_os = "linux")]
+fn show_error_dialog(message: &str) {
+    use gtk::prelude::{DialogExt, GtkWindowExt, MessageDialogExt};
+    if gtk::init().is_err() {
+        return;
+    }
+    let dialog = gtk::MessageDialog::new(
+        None::<&gtk::Window>,
+        gtk::DialogFlags::MODAL,
+        gtk::MessageType::Error,
+        gtk::ButtonsType::Ok,
+        CANNOT_START_TITLE,
+    );
+    dialog.set_title(CANNOT_START_TITLE);
+    dialog.set_secondary_text(Some(message));
+    dialog.run();
+    dialog.close();
+}
+
+#[cfg(not(target_os = "linux"))]
+fn show_error_dialog(message: &str) {
+    rfd::MessageDialog::new()
+        .set_level(rfd::MessageLevel::Error)
+        .set_title(CANNOT_START_TITLE)
+        .set_description(message)
+        .set_buttons(rfd::MessageButtons::Ok)
+        .show();
 }

@@ -406,7 +406,8 @@ export async function assertAccessible(browser, context = "body") {
 
 /** The X window of the dialog titled `title`, once it is up and mapped (focusing one not yet
  *  viewable fails with BadMatch), with the keyboard focus. */
-function dialogWindow(title) {
+/** The visible window titled `title` (waiting up to 20 s for it), focused. */
+export function dialogWindow(title) {
   const window = execFileSync("xdotool", ["search", "--sync", "--onlyvisible", "--name", title], { encoding: "utf8", timeout: 20_000 })
     .trim()
     .split("\n")[0];
