@@ -324,7 +324,7 @@ describe("the app survives SIGKILL and shares its database with the CLI", { time
     assert.deepEqual(failures, [], "every CLI write succeeded");
     const log = app.log() + appLogs(ws.dir);
     assert.doesNotMatch(log, LOCKED, "the app reported a locked database");
-    assert.ok(appPids(ws.db).length > 0, "the app is still running");
+    assert.ok(appPids(ws.db).length > 0, `the app is still running; what it wrote:\n${log.slice(-4_000)}`);
     assert.ok((await rowCount(app.browser)) > 0, "the app still shows the catalogue");
     const listed = JSON.parse(cli(ws.db, ["partner", "list", "--format", "json"]));
     assert.equal(listed.length, PARTNERS + i, "every partner the CLI added is stored");
