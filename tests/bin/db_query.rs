@@ -8,7 +8,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use rusqlite::types::ValueRef;
 
@@ -31,8 +30,8 @@ fn main() -> ExitCode {
 }
 
 fn run(db: &std::path::Path, sql: &str) -> Result<String, Box<dyn std::error::Error>> {
+    // Read-only, with the key, and a 10 s busy timeout beside the running app.
     let conn = ecosystem_core::encryption::open_read_only(db)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
     let mut stmt = conn.prepare(sql)?;
     let columns = stmt.column_count();
     let mut rows = stmt.query([])?;

@@ -332,9 +332,7 @@ struct History {
 }
 
 fn read_only(db: &Path) -> Connection {
-    let conn = ecosystem_core::encryption::open_read_only(db).expect("a read-only connection");
-    conn.busy_timeout(Duration::from_secs(10)).unwrap();
-    conn
+    ecosystem_core::encryption::open_read_only(db).expect("a read-only connection")
 }
 
 fn history(db: &Path, base: i64) -> History {

@@ -595,6 +595,8 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| db_err(format!("cannot open: {e}")))?;
+    // Before the first read (the key check), so a writer's lock is waited for there too.
+    conn.busy_timeout(Duration::from_secs(10))?;
     if state == FileState::Encrypted {
         key_for_existing(path)?.apply(&conn)?;
         match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
@@ -607,7 +609,6 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
             Err(e) => return Err(db_err(e.to_string())),
         }
     }
-    conn.busy_timeout(Duration::from_secs(10))?;
     Ok(conn)
 }
 

@@ -458,7 +458,8 @@ impl Store {
 
     /// `PRAGMA integrity_check` on the file at `path`, through a read-only connection (with the
     /// database key when the file is encrypted) that neither migrates nor writes (so a damaged
-    /// file can still be examined, and the check runs beside a live writer). `["ok"]` when the file is sound; otherwise SQLite's findings.
+    /// file can still be examined, and the check runs beside a live writer). `["ok"]` when the
+    /// file is sound; otherwise SQLite's findings.
     pub fn integrity_check(path: impl AsRef<Path>) -> Result<Vec<String>> {
         let path = path.as_ref();
         let db_err = |message: String| Error::Database {
