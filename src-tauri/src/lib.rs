@@ -175,6 +175,7 @@ pub fn run() {
 fn fatal(message: &str) -> ! {
     tracing::error!("{message}");
     eprintln!("ecosystem: {message}");
+    logging::flush();
     std::process::exit(1);
 }
 

@@ -4,10 +4,14 @@
 //! Tauri can say where that is. Files are named `ecosystem.YYYY-MM-DD.log`; only the newest
 //! [`KEEP_FILES`] are kept. The filter is `RUST_LOG`, else `info`.
 //!
+//! Both writers hand each line to a thread of their own, so a slow disk or a stderr nobody
+//! reads (a full pipe) never stalls the thread that logs; past a backlog, lines are dropped.
+//!
 //! Secrets never reach a log: credentials are not passed to tracing (only partner names,
 //! keyring item names and error texts, which the credential code keeps free of secrets). As a
 //! second line, both writers mask every line with `ecosystem_core::redact` (e-mail addresses,
-//! tokens, credential headers, key material), and panics are logged through the same path.
+//! tokens, credential headers, key material), and panics are masked the same way
+//! (`ecosystem_core::redact::log_panics`).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -16,6 +20,7 @@ use std::sync::{Mutex, OnceLock};
 use ecosystem_core::redact::RedactingWriter;
 use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::writer::OptionalWriter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
@@ -29,6 +34,8 @@ const FILE_SUFFIX: &str = "log";
 static FILE: OnceLock<NonBlocking> = OnceLock::new();
 /// Flushes the file writer when dropped (see [`flush`]).
 static GUARD: Mutex<Option<WorkerGuard>> = Mutex::new(None);
+/// Flushes the stderr writer when dropped (see [`flush`]).
+static STDERR_GUARD: Mutex<Option<WorkerGuard>> = Mutex::new(None);
 /// The folder the files go to.
 static DIR: OnceLock<PathBuf> = OnceLock::new();
 
@@ -41,12 +48,18 @@ pub fn init() {
             Some(w) => OptionalWriter::some(RedactingWriter::new(w.clone())),
             None => OptionalWriter::none(),
         });
+    // Written from a thread of its own: a stderr nobody reads must not stall the poller.
+    let (stderr, guard) = ecosystem_core::redact::stderr_writer();
+    if let Ok(mut slot) = STDERR_GUARD.lock() {
+        *slot = Some(guard);
+    }
     tracing_subscriber::registry()
         .with(filter)
         .with(
             tracing_subscriber::fmt::layer()
                 .with_ansi(std::io::stderr().is_terminal())
-                .with_writer(|| RedactingWriter::new(std::io::stderr())),
+                .with_writer(move || RedactingWriter::new(stderr.clone()))
+                .with_filter(filter_fn(ecosystem_core::redact::not_panic)),
         )
         .with(file)
         .init();
@@ -72,10 +85,13 @@ pub fn dir() -> Option<&'static Path> {
     DIR.get().map(PathBuf::as_path)
 }
 
-/// Writes out what is still buffered for the file; call as the process ends.
+/// Writes out what is still buffered for the file and stderr; call as the process ends.
+/// Whatever is logged afterwards is dropped.
 pub fn flush() {
-    if let Ok(mut slot) = GUARD.lock() {
-        drop(slot.take());
+    for guard in [&GUARD, &STDERR_GUARD] {
+        if let Ok(mut slot) = guard.lock() {
+            drop(slot.take());
+        }
     }
 }
 

@@ -10,7 +10,8 @@
 //    shows the catalogue with every partner and no error.
 // 2. While the app polls, the CLI writes in a tight loop for 20 s (partner add, update, pause,
 //    resume, settings set, contract set, maintenance add and remove): no call fails, and
-//    neither the CLI nor the app says "database is locked" / SQLITE_BUSY.
+//    neither the CLI nor the app says "database is locked" / SQLITE_BUSY. Each call is awaited
+//    rather than synchronous, so this process keeps reading the app's output meanwhile.
 // The committed samples are counted through a read-only connection of another process (the
 // db-query tool, which opens the encrypted database with the key from the keyring).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -100,6 +101,20 @@ function processesOn(db) {
 function run(db, args) {
   const r = spawnSync(CLI_BIN, ["--db", db, ...args], { encoding: "utf8", env: { ...process.env, USER: "e2e-cli" } });
   return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", args };
+}
+
+/** Runs the CLI on `db` without blocking this process, so that the output of the app and its
+ *  driver is read meanwhile (a loop of synchronous calls would leave their pipes full); resolves
+ *  to { status, stdout, stderr }. */
+function runAsync(db, args) {
+  return new Promise((resolve) => {
+    const child = spawn(CLI_BIN, ["--db", db, ...args], { env: { ...process.env, USER: "e2e-cli" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (status) => resolve({ status, stdout, stderr, args }));
+  });
 }
 
 /** Every log file the app wrote under `dir`, concatenated. */
@@ -307,16 +322,16 @@ describe("the app survives SIGKILL and shares its database with the CLI", { time
     while (Date.now() < deadline) {
       const target = `Crash ${String(i % PARTNERS).padStart(2, "0")}`;
       const added = `Concurrent ${i}`;
-      check(run(ws.db, ["partner", "add", added, "--kind", "http", "--endpoint", `${sim.url}/apis/v2beta1/healthz`, "--interval", "5"]));
-      check(run(ws.db, ["partner", "lifecycle", added, "activate"]));
-      check(run(ws.db, ["partner", "update", target, "--tag", `round-${i}`]));
-      check(run(ws.db, ["partner", "pause", target]));
-      check(run(ws.db, ["partner", "resume", target]));
-      check(run(ws.db, ["settings", "set", "health.default_timeout_secs", String(5 + (i % 5))]));
-      check(run(ws.db, ["contract", "set", target, "--start", `${year}-01-01`, "--end", `${year + 1 + (i % 3)}-01-01`]));
-      const window = check(run(ws.db, ["maintenance", "add", "--partner", target, "--from", `${year + 2}-01-01 10:00`, "--to", `${year + 2}-01-01 11:00`]));
+      check(await runAsync(ws.db, ["partner", "add", added, "--kind", "http", "--endpoint", `${sim.url}/apis/v2beta1/healthz`, "--interval", "5"]));
+      check(await runAsync(ws.db, ["partner", "lifecycle", added, "activate"]));
+      check(await runAsync(ws.db, ["partner", "update", target, "--tag", `round-${i}`]));
+      check(await runAsync(ws.db, ["partner", "pause", target]));
+      check(await runAsync(ws.db, ["partner", "resume", target]));
+      check(await runAsync(ws.db, ["settings", "set", "health.default_timeout_secs", String(5 + (i % 5))]));
+      check(await runAsync(ws.db, ["contract", "set", target, "--start", `${year}-01-01`, "--end", `${year + 1 + (i % 3)}-01-01`]));
+      const window = check(await runAsync(ws.db, ["maintenance", "add", "--partner", target, "--from", `${year + 2}-01-01 10:00`, "--to", `${year + 2}-01-01 11:00`]));
       const id = /window (\d+)/.exec(window.stdout)?.[1];
-      if (id) check(run(ws.db, ["maintenance", "remove", id]));
+      if (id) check(await runAsync(ws.db, ["maintenance", "remove", id]));
       else failures.push(`maintenance add printed no id: ${window.stdout}`);
       i++;
     }

@@ -27,6 +27,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use ecosystem_core::{Error, Registry, Surface};
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::EnvFilter;
 
 use args::Cli;
 
@@ -35,22 +39,35 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return args::report_usage_error(e),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ECOSYSTEM_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        // Every line is masked (e-mail addresses, tokens, key material) on its way out.
-        .with_writer(|| ecosystem_core::redact::RedactingWriter::new(std::io::stderr()))
-        .init();
-    ecosystem_core::redact::log_panics();
-    match run(cli) {
+    let log = init_logging();
+    let result = run(cli);
+    // What the command logged is written out before its last word.
+    drop(log);
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
         }
     }
+}
+
+/// Logs to stderr, filtered by `ECOSYSTEM_LOG` (else warnings and errors), every line masked
+/// (e-mail addresses, tokens, key material) on its way out and written from a thread of its
+/// own, so that `ecosystem poll` keeps polling when nobody reads its stderr. Keep the guard
+/// until the end: dropping it writes out what is waiting.
+fn init_logging() -> WorkerGuard {
+    let (stderr, guard) = ecosystem_core::redact::stderr_writer();
+    tracing_subscriber::registry()
+        .with(EnvFilter::try_from_env("ECOSYSTEM_LOG").unwrap_or_else(|_| "warn".into()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(move || ecosystem_core::redact::RedactingWriter::new(stderr.clone()))
+                .with_filter(filter_fn(ecosystem_core::redact::not_panic)),
+        )
+        .init();
+    ecosystem_core::redact::log_panics();
+    guard
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {

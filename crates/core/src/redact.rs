@@ -30,6 +30,7 @@ use std::io::{self, Write};
 use std::sync::OnceLock;
 
 use regex::{Captures, Regex};
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 
 /// What replaces a masked value.
 pub const MASK: &str = "***";
@@ -198,8 +199,33 @@ impl<W: Write> Drop for RedactingWriter<W> {
     }
 }
 
-/// Sends panics to the log (as an error with target `panic`, its message masked like any log
-/// line) instead of printing them raw on stderr. Call after the log subscriber is installed.
+/// How many log records may wait for a slow standard error before new ones are dropped
+/// (see [`stderr_writer`]); at a few hundred bytes a record, about 2 MB.
+pub const STDERR_BACKLOG: usize = 10_000;
+
+/// Standard error for the log of a long-running process (the app, `ecosystem poll`): records
+/// are handed to a thread of their own (`log-stderr`) that writes them out, so a stderr nobody
+/// reads (a full pipe, a terminal stopped with Ctrl-S, a stalled log collector) never stalls
+/// the thread that logs, the poller or the window. Past [`STDERR_BACKLOG`] waiting records,
+/// new ones are dropped and counted ([`NonBlocking::error_counter`]) rather than waited for.
+/// Keep the guard until the process ends: dropping it writes out what is waiting (for up to a
+/// second).
+pub fn stderr_writer() -> (NonBlocking, WorkerGuard) {
+    NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(STDERR_BACKLOG)
+        .thread_name("log-stderr")
+        .finish(io::stderr())
+}
+
+/// The log target of the panic records [`log_panics`] writes.
+pub const PANIC_TARGET: &str = "panic";
+
+/// Shows panics masked, instead of raw on stderr: the hook writes the masked message and
+/// backtrace straight to stderr before it returns (a panic that ends the process must still
+/// show, and a log writer on a thread of its own might not get to it), and logs it as an error
+/// with target [`PANIC_TARGET`] for the log file. A stderr log layer leaves those records out
+/// with [`not_panic`], so a panic shows once there. Call after the log subscriber is installed.
 pub fn log_panics() {
     std::panic::set_hook(Box::new(|info| {
         let message = info
@@ -219,14 +245,16 @@ pub fn log_panics() {
             _ => String::new(),
         };
         let thread = thread.name().unwrap_or("unnamed");
-        if tracing::enabled!(target: "panic", tracing::Level::ERROR) {
-            tracing::error!(target: "panic", thread, location, "{message}{backtrace}");
-        } else {
-            // Logging is filtered off: the panic still shows, masked, on stderr.
-            let line = format!("panic in thread {thread} at {location}: {message}{backtrace}");
-            eprintln!("{}", redact(&line));
-        }
+        let line = format!("panic in thread {thread} at {location}: {message}{backtrace}");
+        eprintln!("{}", redact(&line));
+        tracing::error!(target: PANIC_TARGET, thread, location, "{message}{backtrace}");
     }));
+}
+
+/// A filter for a stderr log layer: every record but the panics, which [`log_panics`] writes
+/// to stderr itself.
+pub fn not_panic(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target() != PANIC_TARGET
 }
 
 #[cfg(test)]
