@@ -35,6 +35,7 @@ use tokio::time::Instant;
 use crate::auth::Auth;
 use crate::http::{
     classify_status, classify_transport, client_with_identity, read_capped, shared_client,
+    wait_asked,
 };
 use crate::resilience::ResiliencePolicy;
 
@@ -44,6 +45,9 @@ pub struct CheckOutcome {
     pub status: u16,
     pub latency_ms: u64,
     pub body: Vec<u8>,
+    /// The wait the partner asked for (`Retry-After`, else `X-RateLimit-Reset`), which the
+    /// error of a failed status condition on a 429 or 503 carries.
+    pub retry_after: Option<Duration>,
 }
 
 /// The custom HTTP connector.
@@ -180,24 +184,27 @@ impl CustomHttpConnector {
                 .await
                 .map_err(|e| classify_transport(&e, &context))?;
             let status = response.status().as_u16();
+            let retry_after = wait_asked(response.headers(), Utc::now());
             let body = read_capped(response, max_body, &context).await?;
-            Ok::<_, IntegrationError>((status, body))
+            Ok::<_, IntegrationError>((status, body, retry_after))
         };
-        let (status, body) = tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| {
-                IntegrationError::new(
-                    ErrorClass::TimedOut,
-                    format!(
-                        "{context}: no complete answer within {} s",
-                        timeout.as_secs()
-                    ),
-                )
-            })??;
+        let (status, body, retry_after) =
+            tokio::time::timeout(timeout, exchange)
+                .await
+                .map_err(|_| {
+                    IntegrationError::new(
+                        ErrorClass::TimedOut,
+                        format!(
+                            "{context}: no complete answer within {} s",
+                            timeout.as_secs()
+                        ),
+                    )
+                })??;
         Ok(CheckOutcome {
             status,
             latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             body,
+            retry_after,
         })
     }
 
@@ -210,8 +217,11 @@ impl CustomHttpConnector {
         }
     }
 
-    /// The error of a failed condition: its class from what it tests.
-    fn failure_error(&self, failed: &FailedCondition, status: u16) -> IntegrationError {
+    /// The error of a failed condition: its class from what it tests. A status condition
+    /// failed by a 429 or 503 carries the wait the partner asked for, as a platform
+    /// connector's error does.
+    fn failure_error(&self, failed: &FailedCondition, outcome: &CheckOutcome) -> IntegrationError {
+        let status = outcome.status;
         let test = self
             .check
             .conditions
@@ -227,7 +237,7 @@ impl CustomHttpConnector {
             Some(ConditionTest::LatencyBelowMs(_)) => ErrorClass::TimedOut,
             _ => ErrorClass::UnexpectedResponse,
         };
-        IntegrationError::new(
+        let mut error = IntegrationError::new(
             class,
             format!(
                 "{}: {}: {}",
@@ -236,7 +246,11 @@ impl CustomHttpConnector {
                 failed.reason
             ),
         )
-        .with_status(status)
+        .with_status(status);
+        if matches!(class, ErrorClass::RateLimited | ErrorClass::PlatformError) {
+            error.retry_after = outcome.retry_after;
+        }
+        error
     }
 
     /// The check of an answer: every condition evaluated.
@@ -255,7 +269,7 @@ impl CustomHttpConnector {
                 VerifiedCapability {
                     name: describe(c, &self.place(c.line)),
                     ok: failed.is_none(),
-                    error: failed.map(|f| self.failure_error(f, outcome.status)),
+                    error: failed.map(|f| self.failure_error(f, outcome)),
                 }
             })
             .collect();
@@ -271,7 +285,7 @@ impl CustomHttpConnector {
         ConnectionCheck {
             state,
             latency_ms: outcome.latency_ms,
-            error: worst.map(|f| self.failure_error(f, outcome.status)),
+            error: worst.map(|f| self.failure_error(f, outcome)),
             capabilities,
         }
     }

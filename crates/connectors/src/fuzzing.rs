@@ -372,6 +372,7 @@ pub fn custom_http(data: &[u8]) {
         status: a.status,
         latency_ms: a.latency_ms,
         body: a.body.clone(),
+        retry_after: None,
     };
     let check = connector.judge(&outcome);
     assert_eq!(

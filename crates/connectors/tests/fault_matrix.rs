@@ -410,9 +410,9 @@ async fn every_connector_under_every_fault_gives_the_expected_state_and_class() 
                 want.state, want.class, want.says, check.state
             ));
         }
-        // A platform connector's throttled answer carries the partner's Retry-After (a custom
-        // check judges the status against its own conditions and keeps no headers).
-        if fault == Fault::Throttled && kind != PartnerKind::Http {
+        // A throttled answer carries the partner's Retry-After, the custom check's too (its
+        // default condition, a 2xx status, fails on the 429).
+        if fault == Fault::Throttled {
             let wait = check.error.as_ref().and_then(|e| e.retry_after);
             if wait != Some(Duration::from_secs(30)) {
                 failures.push(format!(
