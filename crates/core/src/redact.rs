@@ -387,4 +387,70 @@ mod tests {
         drop(writer);
         assert_eq!(String::from_utf8(out).unwrap(), "token=***\n");
     }
+
+    /// Set for the child process of [`a_panic_shows_once_on_stderr_masked`].
+    const PANIC_CHILD: &str = "ECOSYSTEM_REDACT_PANIC_CHILD";
+
+    /// The child: stderr logging as the app and the CLI set it up (a writer thread, panics
+    /// left to the hook), a warning, then a panic in a named thread carrying a token and an
+    /// e-mail address.
+    fn panic_child() -> ! {
+        use tracing_subscriber::filter::filter_fn;
+        use tracing_subscriber::prelude::*;
+        let (stderr, guard) = stderr_writer();
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || RedactingWriter::new(stderr.clone()))
+                    .with_filter(filter_fn(not_panic)),
+            )
+            .init();
+        log_panics();
+        tracing::warn!("about to fail, api_key=0123456789abcdef0123456789abcdef");
+        let panicked = std::thread::Builder::new()
+            .name("poller".into())
+            .spawn(|| panic!("refused: token=s3cr3tT0kenValue owner=alice.smith@example.com"))
+            .expect("a thread")
+            .join()
+            .is_err();
+        drop(guard);
+        std::process::exit(if panicked { 3 } else { 0 });
+    }
+
+    #[test]
+    fn a_panic_shows_once_on_stderr_masked() {
+        if std::env::var_os(PANIC_CHILD).is_some() {
+            panic_child();
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "redact::tests::a_panic_shows_once_on_stderr_masked",
+                "--nocapture",
+            ])
+            .env(PANIC_CHILD, "1")
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "the child panicked: {stderr}");
+        assert_eq!(
+            stderr.matches("refused:").count(),
+            1,
+            "the panic shows once: {stderr}"
+        );
+        assert!(
+            stderr.contains("panic in thread poller at crates/core/src/redact.rs:")
+                && stderr.contains("refused: token=*** owner=a***@example.com"),
+            "the panic names its thread and place, masked: {stderr}"
+        );
+        assert!(
+            stderr.contains("WARN ecosystem_core::redact::tests: about to fail, api_key=***"),
+            "what was logged before is written out: {stderr}"
+        );
+        for secret in ["s3cr3tT0kenValue", "alice.smith", "0123456789abcdef0123"] {
+            assert!(!stderr.contains(secret), "{secret} leaked: {stderr}");
+        }
+    }
 }
