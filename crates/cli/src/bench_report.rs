@@ -43,6 +43,8 @@ pub enum AnyBench {
     Report(BenchReportArgs),
     /// Time the reports page's chart (report + SVG), its PNG export and the health timeline
     Chart(BenchChartArgs),
+    /// Time what a log line costs: its masking, and its logging on the thread that logs
+    Logs(crate::bench_logs::BenchLogsArgs),
     /// One full-detail CSV export of a `bench report` database, in a process of its own (run
     /// by `bench report`; prints its figures as JSON)
     #[command(hide = true)]
@@ -62,6 +64,7 @@ pub fn run(command: AnyBench) -> Result<ExitCode> {
         AnyBench::Other(command) => crate::bench::run(command),
         AnyBench::Report(args) => report(args),
         AnyBench::Chart(args) => chart(args),
+        AnyBench::Logs(args) => crate::bench_logs::run(args),
         AnyBench::ReportExport {
             database,
             days,

@@ -5,6 +5,7 @@
 mod args;
 mod audit;
 mod bench;
+mod bench_logs;
 mod bench_report;
 mod check;
 mod contracts;
