@@ -246,7 +246,8 @@ pub fn log_panics() {
         };
         let thread = thread.name().unwrap_or("unnamed");
         let line = format!("panic in thread {thread} at {location}: {message}{backtrace}");
-        eprintln!("{}", redact(&line));
+        // Not eprintln!, which panics (inside this hook, so aborting) when stderr is a closed pipe.
+        let _ = writeln!(io::stderr(), "{}", redact(&line));
         tracing::error!(target: PANIC_TARGET, thread, location, "{message}{backtrace}");
     }));
 }
