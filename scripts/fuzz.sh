@@ -60,7 +60,7 @@ read -r -a targets <<<"${FUZZ_TARGETS:-$(cargo "${toolchain[@]}" fuzz list | tr 
 
 dictionary() {
   case "$1" in
-    connector_*) echo fuzz/connectors.dict ;;
+    connector_*|oauth_token|event_feeds) echo fuzz/connectors.dict ;;
     workspace_import) echo fuzz/workspace.dict ;;
     custom_check) echo fuzz/custom_check.dict ;;
   esac

@@ -312,41 +312,74 @@ impl OAuthClientCredentials {
                         format!("{CONTEXT}: no answer in time"),
                     )
                 })??;
-        if !(200..300).contains(&status) {
-            let mut error = crate::http::status_error(CONTEXT, status, &headers, &body);
-            // RFC 6749 §5.2: a refused client is a 400 or 401 with one of these codes.
-            let refused = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
-                .is_some_and(|code| {
-                    matches!(
-                        code.as_str(),
-                        "invalid_client" | "unauthorized_client" | "invalid_grant"
-                    )
-                });
-            if refused {
-                error.class = ErrorClass::CredentialsRejected;
-            }
-            return Err(error);
-        }
-        let answer: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
-            IntegrationError::new(
-                ErrorClass::UnexpectedResponse,
-                format!(
-                    "{CONTEXT}: the answer has no access_token ({})",
-                    e.classify_name()
-                ),
-            )
-        })?;
-        // Without expires_in, assume a short life rather than a long one.
-        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(300));
-        let margin = (lifetime / 2).min(Duration::from_secs(60));
-        tracing::debug!(lifetime_s = lifetime.as_secs(), "oauth token fetched");
+        let (token, refresh_in) = parse_token_answer(CONTEXT, status, &headers, &body)?;
         Ok(CachedToken {
-            token: Secret::new(answer.access_token),
-            refresh_at: Instant::now() + (lifetime - margin),
+            token,
+            refresh_at: Instant::now() + refresh_in,
         })
     }
+}
+
+/// The longest a fetched token is cached, whatever `expires_in` says (a lifetime beyond what a
+/// clock can add must not overflow it, and a day-old token is refreshed all the same).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Reads a token endpoint's answer (RFC 6749 §5.1, §5.2): the access token and how long it may
+/// be used before it is refreshed (its lifetime less a margin). A non-2xx answer is the
+/// classified error with its status, a refused client (`invalid_client`,
+/// `unauthorized_client`, `invalid_grant`) is `credentials_rejected`; a 2xx without a usable
+/// `access_token` is `unexpected_response`. No error quotes the token: a 2xx body is never
+/// quoted, and an error answer that carries an `access_token` is not either.
+pub fn parse_token_answer(
+    context: &str,
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> IntegrationResult<(Secret, Duration)> {
+    if !(200..300).contains(&status) {
+        let carries_token = body.windows(12).any(|w| w == b"access_token");
+        let quoted: &[u8] = if carries_token { b"" } else { body };
+        let mut error = crate::http::status_error(context, status, headers, quoted);
+        // RFC 6749 §5.2: a refused client is a 400 or 401 with one of these codes.
+        let refused = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+            .is_some_and(|code| {
+                matches!(
+                    code.as_str(),
+                    "invalid_client" | "unauthorized_client" | "invalid_grant"
+                )
+            });
+        if refused {
+            error.class = ErrorClass::CredentialsRejected;
+        }
+        return Err(error);
+    }
+    let bad = |what: &str| {
+        IntegrationError::new(ErrorClass::UnexpectedResponse, format!("{context}: {what}"))
+            .with_status(status)
+    };
+    let answer: TokenResponse = serde_json::from_slice(body).map_err(|e| {
+        bad(&format!(
+            "the answer has no access_token ({})",
+            e.classify_name()
+        ))
+    })?;
+    // The token goes into an Authorization header: an empty one, or one a header cannot
+    // carry, is no token.
+    if answer.access_token.is_empty() {
+        return Err(bad("the answer's access_token is empty"));
+    }
+    if HeaderValue::from_str(&format!("Bearer {}", answer.access_token)).is_err() {
+        return Err(bad(
+            "the answer's access_token has characters an HTTP header cannot carry",
+        ));
+    }
+    // Without expires_in, assume a short life rather than a long one.
+    let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(300)).min(MAX_TOKEN_LIFETIME);
+    let margin = (lifetime / 2).min(Duration::from_secs(60));
+    tracing::debug!(lifetime_s = lifetime.as_secs(), "oauth token fetched");
+    Ok((Secret::new(answer.access_token), lifetime - margin))
 }
 
 trait ClassifyName {
@@ -687,6 +720,38 @@ mod tests {
                 .any(|(n, v, _)| n == "x-snowflake-authorization-token-type" && v == "KEYPAIR_JWT"),
             "the token-type header is sent: {headers:?}"
         );
+    }
+
+    #[test]
+    fn token_answers_give_a_capped_lifetime_and_refused_clients_without_quoting_tokens() {
+        let headers = reqwest::header::HeaderMap::new();
+        let read = |status, body: &str| parse_token_answer("t", status, &headers, body.as_bytes());
+        let (token, refresh_in) =
+            read(200, r#"{"access_token":"abc","expires_in":3600}"#).expect("a token answer");
+        assert_eq!(token.expose(), "abc");
+        assert_eq!(
+            refresh_in,
+            Duration::from_secs(3540),
+            "a minute before expiry"
+        );
+        let (_, forever) = read(
+            200,
+            r#"{"access_token":"abc","expires_in":18446744073709551615}"#,
+        )
+        .expect("a token that never expires");
+        assert!(forever < MAX_TOKEN_LIFETIME, "capped: {forever:?}");
+        for body in [r#"{"access_token":""}"#, r#"{"access_token":"a\nb"}"#, "{}"] {
+            let err = read(200, body).expect_err("no usable token");
+            assert_eq!(err.class, ErrorClass::UnexpectedResponse, "{body}: {err}");
+            assert_eq!(err.status, Some(200), "{err:?}");
+        }
+        let refused = read(401, r#"{"error":"invalid_client"}"#).err().unwrap();
+        assert_eq!(refused.class, ErrorClass::CredentialsRejected, "{refused}");
+        let broken = read(500, r#"{"access_token":"s3cr3t-token","tok"#)
+            .err()
+            .unwrap();
+        assert_eq!(broken.status, Some(500));
+        assert!(!broken.message.contains("s3cr3t"), "{broken}");
     }
 
     #[test]

@@ -865,20 +865,96 @@ struct WireStatement {
 /// The Databricks event cursor (JSON inside [`EventCursor`]): the latest run start seen, the
 /// runs seen at that millisecond, and the last state of every run not yet final.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct Cursor {
+pub struct Cursor {
     v: u8,
-    after_ms: i64,
-    seen: BTreeSet<i64>,
-    active: BTreeMap<i64, String>,
+    pub(crate) after_ms: i64,
+    pub(crate) seen: BTreeSet<i64>,
+    pub(crate) active: BTreeMap<i64, String>,
 }
 
-fn run_event(run: &JobRun, previous: Option<&str>) -> PlatformEvent {
+impl Cursor {
+    /// A stored cursor read back; `invalid_request` when it is not a Databricks cursor.
+    pub fn decode(cursor: &EventCursor, context: &str) -> IntegrationResult<Self> {
+        decode_cursor(cursor, context, "Databricks")
+    }
+
+    pub fn encode(&self) -> IntegrationResult<EventCursor> {
+        encode_cursor(self)
+    }
+}
+
+/// The runs of a listing of runs started since the cursor that the cursor has not seen yet,
+/// by start time. (The ones it follows as active that are missing here are asked for one by
+/// one, and given to [`run_events`] as followed runs.)
+pub fn new_runs(state: &Cursor, mut listed: Vec<JobRun>) -> Vec<JobRun> {
+    listed.retain(|r| {
+        let ms = r.started_at.map_or(0, |t| t.timestamp_millis());
+        !(ms == state.after_ms && state.seen.contains(&r.run_id))
+    });
+    listed.sort_by_key(|r| (r.started_at, r.run_id));
+    listed
+}
+
+/// One poll of the events feed: each run whose state differs from the one the cursor `state`
+/// recorded (the [`new_runs`], then the `followed` active runs the listing did not show) is a
+/// `databricks.run.state_changed` event; the runs in `gone` no longer exist and are not
+/// followed any more. Gives every event, by time, each run
+/// once, and the cursor after them. `now` dates an event whose run has no time.
+pub fn run_events(
+    mut state: Cursor,
+    new_runs: Vec<JobRun>,
+    followed: Vec<JobRun>,
+    gone: &[i64],
+    now: DateTime<Utc>,
+) -> (Vec<PlatformEvent>, Cursor) {
+    for run_id in gone {
+        state.active.remove(run_id);
+    }
+    let mut events = Vec::new();
+    let mut changed = BTreeSet::new();
+    for run in new_runs.iter().chain(&followed) {
+        if let Some(at) = run.started_at.map(|t| t.timestamp_millis()) {
+            if at > state.after_ms {
+                state.after_ms = at;
+                state.seen.clear();
+            }
+            if at == state.after_ms {
+                state.seen.insert(run.run_id);
+            }
+        }
+        // A listing that names a run twice (its pages moved while they were read) changes it
+        // once.
+        if !changed.insert(run.run_id) {
+            continue;
+        }
+        let current = run.state();
+        let previous = state.active.get(&run.run_id).cloned();
+        if previous.as_deref() != Some(current.as_str()) {
+            events.push(run_event(run, previous.as_deref(), now));
+        }
+        if run.is_final() {
+            state.active.remove(&run.run_id);
+        } else {
+            state.active.insert(run.run_id, current);
+        }
+    }
+    while state.active.len() > MAX_TRACKED_RUNS {
+        state.active.pop_first();
+    }
+    // Not cut short: every run's new state is in the cursor, so a change left out here would
+    // never be reported. A batch holds at most the listed new runs and the followed ones.
+    events.sort_by_key(|e| e.at);
+    state.v = 1;
+    (events, state)
+}
+
+fn run_event(run: &JobRun, previous: Option<&str>, now: DateTime<Utc>) -> PlatformEvent {
     let state = run.state();
     let at = match run.is_final() {
         true => run.ended_at.or(run.started_at),
         false => run.started_at,
     }
-    .unwrap_or_else(Utc::now);
+    .unwrap_or(now);
     PlatformEvent {
         id: format!("run:{}:{state}", run.run_id),
         kind: "databricks.run.state_changed".into(),
@@ -1045,8 +1121,8 @@ impl Integration for DatabricksConnector {
                 next: encode_cursor(&state)?,
             });
         };
-        let mut state: Cursor = decode_cursor(&cursor, &context, "Databricks")?;
-        let mut new_runs = self
+        let state: Cursor = decode_cursor(&cursor, &context, "Databricks")?;
+        let listed = self
             .all_runs(
                 &RunsQuery {
                     started_from: from_epoch_ms(Some(state.after_ms)),
@@ -1055,54 +1131,24 @@ impl Integration for DatabricksConnector {
                 MAX_EVENTS_PER_POLL,
             )
             .await?;
-        new_runs.retain(|r| {
-            let ms = r.started_at.map_or(0, |t| t.timestamp_millis());
-            !(ms == state.after_ms && state.seen.contains(&r.run_id))
-        });
-        new_runs.sort_by_key(|r| (r.started_at, r.run_id));
-        let listed: BTreeSet<i64> = new_runs.iter().map(|r| r.run_id).collect();
-        let mut runs = new_runs;
-        for run_id in state.active.keys().copied().collect::<Vec<_>>() {
+        let new = new_runs(&state, listed);
+        let listed: BTreeSet<i64> = new.iter().map(|r| r.run_id).collect();
+        let mut followed = Vec::new();
+        let mut gone = Vec::new();
+        for run_id in state.active.keys().copied() {
             if listed.contains(&run_id) {
                 continue;
             }
             match self.get_run(run_id).await {
-                Ok(run) => runs.push(run),
+                Ok(run) => followed.push(run),
+                // The run was deleted: stop following it.
                 Err(e) if matches!(e.class, ErrorClass::NotFound | ErrorClass::InvalidRequest) => {
-                    // The run was deleted: stop following it.
-                    state.active.remove(&run_id);
+                    gone.push(run_id)
                 }
                 Err(e) => return Err(e),
             }
         }
-        let mut events = Vec::new();
-        for run in &runs {
-            if let Some(at) = run.started_at.map(|t| t.timestamp_millis()) {
-                if at > state.after_ms {
-                    state.after_ms = at;
-                    state.seen.clear();
-                }
-                if at == state.after_ms {
-                    state.seen.insert(run.run_id);
-                }
-            }
-            let now = run.state();
-            let previous = state.active.get(&run.run_id).cloned();
-            if previous.as_deref() != Some(now.as_str()) {
-                events.push(run_event(run, previous.as_deref()));
-            }
-            if run.is_final() {
-                state.active.remove(&run.run_id);
-            } else {
-                state.active.insert(run.run_id, now);
-            }
-        }
-        while state.active.len() > MAX_TRACKED_RUNS {
-            state.active.pop_first();
-        }
-        events.sort_by_key(|e| e.at);
-        events.truncate(MAX_EVENTS_PER_POLL);
-        state.v = 1;
+        let (events, state) = run_events(state, new, followed, &gone, Utc::now());
         Ok(EventBatch {
             events,
             next: encode_cursor(&state)?,
@@ -1305,6 +1351,36 @@ impl DataPlatform for DatabricksConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_poll_with_more_changes_than_a_listing_page_reports_every_one() {
+        use chrono::TimeZone;
+        let start = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+        let run = |id: i64, state: &str| JobRun {
+            run_id: id,
+            job_id: Some(1),
+            run_name: None,
+            life_cycle_state: state.into(),
+            result_state: None,
+            started_at: Some(start + chrono::Duration::seconds(id)),
+            ended_at: None,
+            run_page_url: None,
+        };
+        // 500 new runs, and 400 followed ones that changed state since the last poll.
+        let mut state = Cursor::default();
+        for id in 1_000..1_400 {
+            state.active.insert(id, "PENDING".into());
+        }
+        let new: Vec<JobRun> = (2_000..2_500).map(|id| run(id, "RUNNING")).collect();
+        let followed: Vec<JobRun> = (1_000..1_400).map(|id| run(id, "RUNNING")).collect();
+        let (events, next) = run_events(state, new, followed, &[], start);
+        assert_eq!(events.len(), 900, "every change is reported");
+        assert!(events.windows(2).all(|w| w[0].at <= w[1].at), "by time");
+        // The next poll, seeing the same states, reports nothing again.
+        let again: Vec<JobRun> = (1_000..1_400).map(|id| run(id, "RUNNING")).collect();
+        let (repeat, _) = run_events(next, Vec::new(), again, &[], start);
+        assert!(repeat.is_empty(), "{} reported twice", repeat.len());
+    }
 
     #[test]
     fn numeric_and_string_error_codes_are_classified() {

@@ -489,13 +489,76 @@ struct CostPage {
     data: Vec<CostRecord>,
 }
 
-/// The Datadog event cursor: the latest `date_happened` seen (seconds) and the event ids
-/// seen at that second.
+/// The Datadog event cursor (JSON inside [`EventCursor`]): the latest `date_happened` seen
+/// (seconds) and the event ids seen at that second.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct Cursor {
+pub struct Cursor {
     v: u8,
-    after: i64,
-    seen: BTreeSet<String>,
+    pub(crate) after: i64,
+    pub(crate) seen: BTreeSet<String>,
+}
+
+impl Cursor {
+    /// A stored cursor read back; `invalid_request` when it is not a Datadog cursor.
+    pub fn decode(cursor: &EventCursor, context: &str) -> IntegrationResult<Self> {
+        decode_cursor(cursor, context, "Datadog")
+    }
+
+    pub fn encode(&self) -> IntegrationResult<EventCursor> {
+        encode_cursor(self)
+    }
+}
+
+/// An events listing (`GET /api/v1/events`).
+pub fn parse_events(
+    response: &HttpResponse,
+    context: &str,
+) -> IntegrationResult<Vec<MonitoringEvent>> {
+    let list: EventList = response.json(context)?;
+    Ok(list.events.into_iter().map(MonitoringEvent::from).collect())
+}
+
+/// One poll of the events feed: the events `listed` since the cursor `state` becomes the
+/// events not delivered yet (later than the cursor, or at its second and not seen there), in
+/// time order, each id once, and the cursor after them.
+pub fn event_step(
+    mut state: Cursor,
+    mut listed: Vec<MonitoringEvent>,
+) -> (Vec<PlatformEvent>, Cursor) {
+    listed.retain(|e| {
+        let at = e.happened_at.timestamp();
+        at > state.after || (at == state.after && !state.seen.contains(&e.id))
+    });
+    listed.sort_by(|a, b| (a.happened_at, &a.id).cmp(&(b.happened_at, &b.id)));
+    let mut out = Vec::with_capacity(listed.len());
+    let mut delivered = BTreeSet::new();
+    for event in listed {
+        let at = event.happened_at.timestamp();
+        if at > state.after {
+            state.after = at;
+            state.seen.clear();
+        }
+        state.seen.insert(event.id.clone());
+        // A listing that names an event twice delivers it once.
+        if !delivered.insert(event.id.clone()) {
+            continue;
+        }
+        out.push(PlatformEvent {
+            id: format!("event:{}", event.id),
+            kind: "datadog.event".into(),
+            subject: event.title.clone(),
+            at: event.happened_at,
+            detail: json!({
+                "id": event.id,
+                "text": event.text,
+                "tags": event.tags,
+                "alert_type": event.alert_type,
+                "url": event.url,
+            }),
+        });
+    }
+    state.v = 1;
+    (out, state)
 }
 
 fn parse_time(text: Option<&str>) -> Option<DateTime<Utc>> {
@@ -624,39 +687,12 @@ impl Integration for DatadogConnector {
                 })?,
             });
         };
-        let mut state: Cursor = decode_cursor(&cursor, &context, "Datadog")?;
+        let state: Cursor = decode_cursor(&cursor, &context, "Datadog")?;
         let from = DateTime::<Utc>::from_timestamp(state.after, 0).unwrap_or_default();
-        let mut events = self.list_events(from, now, &[]).await?;
-        events.retain(|e| {
-            let at = e.happened_at.timestamp();
-            at > state.after || (at == state.after && !state.seen.contains(&e.id))
-        });
-        events.sort_by(|a, b| (a.happened_at, &a.id).cmp(&(b.happened_at, &b.id)));
-        let mut out = Vec::with_capacity(events.len());
-        for event in events {
-            let at = event.happened_at.timestamp();
-            if at > state.after {
-                state.after = at;
-                state.seen.clear();
-            }
-            state.seen.insert(event.id.clone());
-            out.push(PlatformEvent {
-                id: format!("event:{}", event.id),
-                kind: "datadog.event".into(),
-                subject: event.title.clone(),
-                at: event.happened_at,
-                detail: json!({
-                    "id": event.id,
-                    "text": event.text,
-                    "tags": event.tags,
-                    "alert_type": event.alert_type,
-                    "url": event.url,
-                }),
-            });
-        }
-        state.v = 1;
+        let listed = self.list_events(from, now, &[]).await?;
+        let (events, state) = event_step(state, listed);
         Ok(EventBatch {
-            events: out,
+            events,
             next: encode_cursor(&state)?,
         })
     }
@@ -765,8 +801,7 @@ impl MonitoringPlatform for DatadogConnector {
         if !tags.is_empty() {
             call = call.query("tags", tags.join(","));
         }
-        let list: EventList = reads.json(&call).await?;
-        Ok(list.events.into_iter().map(MonitoringEvent::from).collect())
+        reads.decode(&call, parse_events).await
     }
 
     async fn hourly_usage(

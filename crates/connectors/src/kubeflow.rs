@@ -561,14 +561,90 @@ struct Healthz {
 /// The Kubeflow event cursor: the latest creation time seen (seconds, as the API writes it),
 /// the runs seen at that time, and the last state of every run not yet final.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct Cursor {
+pub struct Cursor {
     v: u8,
-    after: i64,
-    seen: BTreeSet<String>,
-    active: BTreeMap<String, String>,
+    pub(crate) after: i64,
+    pub(crate) seen: BTreeSet<String>,
+    pub(crate) active: BTreeMap<String, String>,
 }
 
-fn run_event(run: &KfpRun, previous: Option<&str>) -> PlatformEvent {
+impl Cursor {
+    /// A stored cursor read back; `invalid_request` when it is not a Kubeflow cursor.
+    pub fn decode(cursor: &EventCursor, context: &str) -> IntegrationResult<Self> {
+        decode_cursor(cursor, context, "Kubeflow")
+    }
+
+    pub fn encode(&self) -> IntegrationResult<EventCursor> {
+        encode_cursor(self)
+    }
+}
+
+/// The runs of a listing of runs created since the cursor, less the ones the cursor has seen
+/// at its second and no longer follows. (The active ones it follows that are missing here
+/// are asked for one by one, and given to [`run_events`] as followed runs.)
+pub fn new_runs(state: &Cursor, mut listed: Vec<KfpRun>) -> Vec<KfpRun> {
+    listed.retain(|r| {
+        let at = r.created_at.map_or(0, |t| t.timestamp());
+        !(at == state.after
+            && state.seen.contains(&r.run_id)
+            && !state.active.contains_key(&r.run_id))
+    });
+    listed
+}
+
+/// One poll of the events feed: each run whose state differs from the one the cursor `state`
+/// recorded (the [`new_runs`], then the `followed` active runs the listing did not show) is a
+/// `kubeflow.run.state_changed` event; the runs in `gone` no longer exist and are not followed
+/// any more. Gives every event, by time, each run once, and
+/// the cursor after them. `now` dates an event whose run has no time.
+pub fn run_events(
+    mut state: Cursor,
+    new_runs: Vec<KfpRun>,
+    followed: Vec<KfpRun>,
+    gone: &[String],
+    now: DateTime<Utc>,
+) -> (Vec<PlatformEvent>, Cursor) {
+    for run_id in gone {
+        state.active.remove(run_id);
+    }
+    let mut events = Vec::new();
+    let mut changed = BTreeSet::new();
+    for run in new_runs.iter().chain(&followed) {
+        if let Some(at) = run.created_at.map(|t| t.timestamp()) {
+            if at > state.after {
+                state.after = at;
+                state.seen.clear();
+            }
+            if at == state.after {
+                state.seen.insert(run.run_id.clone());
+            }
+        }
+        // A listing that names a run twice (its pages moved while they were read) changes it
+        // once.
+        if !changed.insert(run.run_id.as_str()) {
+            continue;
+        }
+        let previous = state.active.get(&run.run_id).cloned();
+        if previous.as_deref() != Some(run.state.as_str()) {
+            events.push(run_event(run, previous.as_deref(), now));
+        }
+        if run.is_final() {
+            state.active.remove(&run.run_id);
+        } else {
+            state.active.insert(run.run_id.clone(), run.state.clone());
+        }
+    }
+    while state.active.len() > MAX_TRACKED_RUNS {
+        state.active.pop_first();
+    }
+    // Not cut short: every run's new state is in the cursor, so a change left out here would
+    // never be reported. A batch holds at most the listed new runs and the followed ones.
+    events.sort_by_key(|e| e.at);
+    state.v = 1;
+    (events, state)
+}
+
+fn run_event(run: &KfpRun, previous: Option<&str>, now: DateTime<Utc>) -> PlatformEvent {
     PlatformEvent {
         id: format!("run:{}:{}", run.run_id, run.state),
         kind: "kubeflow.run.state_changed".into(),
@@ -580,7 +656,7 @@ fn run_event(run: &KfpRun, previous: Option<&str>) -> PlatformEvent {
             .state_since
             .or(run.finished_at.filter(|_| run.is_final()))
             .or(run.created_at)
-            .unwrap_or_else(Utc::now),
+            .unwrap_or(now),
         detail: json!({
             "run_id": run.run_id,
             "experiment_id": run.experiment_id,
@@ -763,9 +839,9 @@ impl Integration for KubeflowConnector {
                 next: encode_cursor(&state)?,
             });
         };
-        let mut state: Cursor = decode_cursor(&cursor, &context, "Kubeflow")?;
+        let state: Cursor = decode_cursor(&cursor, &context, "Kubeflow")?;
         let since = DateTime::<Utc>::from_timestamp(state.after, 0).unwrap_or_default();
-        let mut runs = self
+        let listed = self
             .all_runs(
                 &ListQuery {
                     predicates: vec![Predicate::new(
@@ -779,52 +855,21 @@ impl Integration for KubeflowConnector {
                 MAX_EVENTS_PER_POLL,
             )
             .await?;
-        runs.retain(|r| {
-            let at = r.created_at.map_or(0, |t| t.timestamp());
-            !(at == state.after
-                && state.seen.contains(&r.run_id)
-                && !state.active.contains_key(&r.run_id))
-        });
-        let listed: BTreeSet<String> = runs.iter().map(|r| r.run_id.clone()).collect();
-        for run_id in state.active.keys().cloned().collect::<Vec<_>>() {
-            if listed.contains(&run_id) {
+        let new = new_runs(&state, listed);
+        let listed: BTreeSet<String> = new.iter().map(|r| r.run_id.clone()).collect();
+        let mut followed = Vec::new();
+        let mut gone = Vec::new();
+        for run_id in state.active.keys() {
+            if listed.contains(run_id) {
                 continue;
             }
-            match self.get_run(&run_id).await {
-                Ok(run) => runs.push(run),
-                Err(e) if e.class == ErrorClass::NotFound => {
-                    state.active.remove(&run_id);
-                }
+            match self.get_run(run_id).await {
+                Ok(run) => followed.push(run),
+                Err(e) if e.class == ErrorClass::NotFound => gone.push(run_id.clone()),
                 Err(e) => return Err(e),
             }
         }
-        let mut events = Vec::new();
-        for run in &runs {
-            if let Some(at) = run.created_at.map(|t| t.timestamp()) {
-                if at > state.after {
-                    state.after = at;
-                    state.seen.clear();
-                }
-                if at == state.after {
-                    state.seen.insert(run.run_id.clone());
-                }
-            }
-            let previous = state.active.get(&run.run_id).cloned();
-            if previous.as_deref() != Some(run.state.as_str()) {
-                events.push(run_event(run, previous.as_deref()));
-            }
-            if run.is_final() {
-                state.active.remove(&run.run_id);
-            } else {
-                state.active.insert(run.run_id.clone(), run.state.clone());
-            }
-        }
-        while state.active.len() > MAX_TRACKED_RUNS {
-            state.active.pop_first();
-        }
-        events.sort_by_key(|e| e.at);
-        events.truncate(MAX_EVENTS_PER_POLL);
-        state.v = 1;
+        let (events, state) = run_events(state, new, followed, &gone, Utc::now());
         Ok(EventBatch {
             events,
             next: encode_cursor(&state)?,

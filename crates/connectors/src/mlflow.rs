@@ -929,10 +929,106 @@ impl Mark {
 
 /// The MLflow event cursor (JSON inside [`EventCursor`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct Cursor {
+pub struct Cursor {
     v: u8,
     runs: Mark,
     versions: Mark,
+}
+
+impl Cursor {
+    /// A stored cursor read back; `invalid_request` when it is not an MLflow cursor.
+    pub fn decode(cursor: &EventCursor, context: &str) -> IntegrationResult<Self> {
+        serde_json::from_str(&cursor.0).map_err(|_| {
+            IntegrationError::new(
+                ErrorClass::InvalidRequest,
+                format!("{context}: the event cursor is not an MLflow cursor"),
+            )
+        })
+    }
+
+    pub fn encode(&self) -> IntegrationResult<EventCursor> {
+        encode_cursor(self)
+    }
+
+    /// The start time (epoch milliseconds) runs are listed from.
+    pub fn runs_after_ms(&self) -> i64 {
+        self.runs.after_ms
+    }
+
+    /// The creation time (epoch milliseconds) model versions are listed from.
+    pub fn versions_after_ms(&self) -> i64 {
+        self.versions.after_ms
+    }
+}
+
+/// A run not reported yet, with its start time (epoch milliseconds).
+pub type UnreportedRun = (i64, Run);
+/// A model version not reported yet, with its creation time (epoch milliseconds) and its
+/// `<model>/<version>` id.
+pub type UnreportedVersion = (i64, String, ModelVersion);
+
+/// The runs of a listing of runs started since the cursor that it has not reported yet, by
+/// start time, at most [`MAX_EVENTS_PER_POLL`].
+pub fn new_runs(state: &Cursor, listed: Vec<Run>) -> Vec<UnreportedRun> {
+    let mut runs: Vec<UnreportedRun> = listed
+        .into_iter()
+        .filter_map(|run| run.started_at.map(|t| (t.timestamp_millis(), run)))
+        .filter(|(at, run)| state.runs.is_new(*at, &run.id))
+        .collect();
+    runs.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+    runs.truncate(MAX_EVENTS_PER_POLL);
+    runs
+}
+
+/// The model versions of a listing of versions created since the cursor that it has not
+/// reported yet, by creation time, at most `budget` (what the runs left of a poll's events).
+pub fn new_versions(
+    state: &Cursor,
+    listed: Vec<ModelVersion>,
+    budget: usize,
+) -> Vec<UnreportedVersion> {
+    let mut versions: Vec<UnreportedVersion> = listed
+        .into_iter()
+        .filter_map(|v| {
+            let id = format!("{}/{}", v.model_name, v.version);
+            v.created_at.map(|t| (t.timestamp_millis(), id, v))
+        })
+        .filter(|(at, id, _)| state.versions.is_new(*at, id))
+        .collect();
+    versions.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    versions.truncate(budget);
+    versions
+}
+
+/// One poll of the events feed: each new run is an `mlflow.run.created` event and each new
+/// model version an `mlflow.model_version.created` one, by time, each once; the cursor moves
+/// past them.
+pub fn event_step(
+    mut state: Cursor,
+    runs: Vec<UnreportedRun>,
+    versions: Vec<UnreportedVersion>,
+) -> (Vec<PlatformEvent>, Cursor) {
+    let mut events = Vec::with_capacity(runs.len() + versions.len());
+    let mut delivered = BTreeSet::new();
+    for (at, run) in &runs {
+        state.runs.advance(*at, &run.id);
+        let event = run_event(run, *at);
+        // A listing that names a run twice (its pages moved while they were read) reports it
+        // once.
+        if delivered.insert(event.id.clone()) {
+            events.push(event);
+        }
+    }
+    for (at, id, version) in &versions {
+        state.versions.advance(*at, id);
+        let event = version_event(version, *at);
+        if delivered.insert(event.id.clone()) {
+            events.push(event);
+        }
+    }
+    events.sort_by_key(|e| e.at);
+    state.v = 1;
+    (events, state)
 }
 
 fn run_event(run: &Run, at_ms: i64) -> PlatformEvent {
@@ -1156,55 +1252,19 @@ impl Integration for MlflowConnector {
                 next: encode_cursor(&start)?,
             });
         };
-        let mut state: Cursor = serde_json::from_str(&cursor.0).map_err(|_| {
-            IntegrationError::new(
-                ErrorClass::InvalidRequest,
-                format!(
-                    "{}: the event cursor is not an MLflow cursor",
-                    self.context("poll events")
-                ),
-            )
-        })?;
-
-        let mut runs: Vec<(i64, Run)> = self
+        let state = Cursor::decode(&cursor, &self.context("poll events"))?;
+        let listed = self
             .runs_matching(
                 &format!("attributes.start_time >= {}", state.runs.after_ms),
                 "attributes.start_time ASC",
                 MAX_EVENTS_PER_POLL,
             )
-            .await?
-            .into_iter()
-            .filter_map(|run| run.started_at.map(|t| (t.timestamp_millis(), run)))
-            .filter(|(at, run)| state.runs.is_new(*at, &run.id))
-            .collect();
-        runs.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
-        runs.truncate(MAX_EVENTS_PER_POLL);
-
+            .await?;
+        let runs = new_runs(&state, listed);
         let budget = MAX_EVENTS_PER_POLL - runs.len();
-        let mut versions: Vec<(i64, String, ModelVersion)> = self
-            .versions_since(state.versions.after_ms, budget)
-            .await?
-            .into_iter()
-            .filter_map(|v| {
-                let id = format!("{}/{}", v.model_name, v.version);
-                v.created_at.map(|t| (t.timestamp_millis(), id, v))
-            })
-            .filter(|(at, id, _)| state.versions.is_new(*at, id))
-            .collect();
-        versions.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        versions.truncate(budget);
-
-        let mut events = Vec::with_capacity(runs.len() + versions.len());
-        for (at, run) in &runs {
-            state.runs.advance(*at, &run.id);
-            events.push(run_event(run, *at));
-        }
-        for (at, id, version) in &versions {
-            state.versions.advance(*at, id);
-            events.push(version_event(version, *at));
-        }
-        events.sort_by_key(|e| e.at);
-        state.v = 1;
+        let listed = self.versions_since(state.versions.after_ms, budget).await?;
+        let versions = new_versions(&state, listed, budget);
+        let (events, state) = event_step(state, runs, versions);
         Ok(EventBatch {
             events,
             next: encode_cursor(&state)?,

@@ -1,7 +1,7 @@
-//! Replays the connector fuzz targets' seed corpora (`fuzz/corpus/connector_<name>/`) and every
-//! input a fuzzer found a crash with (`tests/fuzz-regressions/connector_<name>/`) through the
-//! functions the fuzz targets call, so a plain `cargo test` covers them without a fuzzing
-//! toolchain (docs/FUZZING.md).
+//! Replays the connector fuzz targets' seed corpora (`fuzz/corpus/<target>/`) and every input a
+//! fuzzer found a crash with (`tests/fuzz-regressions/<target>/`) through the functions the fuzz
+//! targets call, so a plain `cargo test` covers them without a fuzzing toolchain
+//! (docs/FUZZING.md). A target is `connector_<name>`, `oauth_token` or `event_feeds`.
 
 use std::path::{Path, PathBuf};
 
@@ -21,9 +21,18 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Runs every seed and regression input of `connector_<name>`; returns how many there were.
+/// The fuzz target `name` is replayed as: `connector_<name>` for a connector's answers, the
+/// name itself for the others.
+fn target_of(name: &str) -> String {
+    match name {
+        "oauth_token" | "event_feeds" => name.to_string(),
+        _ => format!("connector_{name}"),
+    }
+}
+
+/// Runs every seed and regression input of the target `name`; returns how many there were.
 fn replay(name: &str) -> (usize, usize) {
-    let target = format!("connector_{name}");
+    let target = target_of(name);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let seeds = inputs(&root.join("../../fuzz/corpus").join(&target));
     let regressions = inputs(&root.join("tests/fuzz-regressions").join(&target));
@@ -73,6 +82,16 @@ fn custom_http_answers_are_judged_cleanly() {
     replay("custom_http");
 }
 
+#[test]
+fn oauth_token_answers_are_read_or_refused_cleanly() {
+    replay("oauth_token");
+}
+
+#[test]
+fn event_feed_listings_and_cursors_are_read_or_refused_cleanly() {
+    replay("event_feeds");
+}
+
 /// The seeds are real answers: each one's first line must be read as an answer, or the seed
 /// would exercise nothing.
 #[test]
@@ -85,8 +104,10 @@ fn every_seed_is_an_answer() {
         "kubeflow",
         "datadog",
         "custom_http",
+        "oauth_token",
+        "event_feeds",
     ] {
-        for file in inputs(&corpus.join(format!("connector_{name}"))) {
+        for file in inputs(&corpus.join(target_of(name))) {
             let data = std::fs::read(&file).unwrap_or_default();
             assert!(
                 fuzzing::Answer::read(&data).is_some(),
