@@ -210,4 +210,32 @@ describe("changes made in the window are on the Audit log page and in its CSV", 
     assert.equal(JSON.parse(records[2][6]).owner, "Team Audit");
     assert.equal(JSON.parse(records[1][6]).type, "bearer");
   });
+
+  test("renamed in the window, the partner's page keeps its whole trail", async () => {
+    const RENAMED = `${PARTNER} EU`;
+    await openTab(browser, "partners");
+    await waitForRow(browser, PARTNER, "the partner is not in the catalogue");
+    await browser.execute((n) => {
+      Array.from(document.querySelectorAll("#partner-table tr[data-partner-name]"))
+        .find((r) => r.getAttribute("data-partner-name") === n)
+        ?.focus();
+    }, PARTNER);
+    await browser.keys("Enter");
+    await browser.$("#partner-edit").waitForDisplayed({ timeout: 10_000 });
+    await browser.$("#partner-edit").click();
+    await browser.$("#edit-partner-form").waitForDisplayed({ timeout: 5_000 });
+    await browser.$("#edit-partner-name").clearValue();
+    await browser.$("#edit-partner-name").setValue(RENAMED);
+    await browser.$("#edit-partner-submit").click();
+    await browser.$("#edit-partner-form").waitForDisplayed({ reverse: true, timeout: 10_000 });
+    const trail = () =>
+      browser.execute(() => Array.from(document.querySelectorAll("#partner-audit tbody tr")).map((tr) => tr.dataset.action));
+    await browser.waitUntil(async () => (await trail()).length === 4, {
+      timeout: 10_000,
+      timeoutMsg: "the renamed partner's page does not list its four entries",
+    });
+    assert.deepEqual(await trail(), ["partner.update", "credential.set", "partner.update", "partner.add"]);
+    assert.match(await browser.$("#partner-audit").getText(), new RegExp(`renamed_from: ${PARTNER}`));
+    await screenshot(browser, "audit-partner-trail-renamed");
+  });
 });

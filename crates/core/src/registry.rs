@@ -352,14 +352,24 @@ impl Registry {
         let conn = self.store.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT c.key, max(a.at) FROM audit_log a, json_each(a.detail, '$.capabilities') c
-             WHERE a.entity = 'partner' AND a.subject = ?1 AND a.action = ?2 AND c.value = 1
+             WHERE a.entity = 'partner' AND a.subject = ?1 AND a.id >= ?2 AND a.id < ?3
+               AND a.action = ?4 AND c.value = 1
              GROUP BY c.key",
         )?;
-        let mut verified: std::collections::BTreeMap<String, String> = stmt
-            .query_map(params![partner, CONNECTION_TEST_ACTION], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        // Tests recorded under the names it had before count too (see `partner_trail`).
+        let mut verified = std::collections::BTreeMap::<String, String>::new();
+        for (subject, lo, hi) in self.name_spans(partner)? {
+            let rows = stmt.query_map(params![subject, lo, hi, CONNECTION_TEST_ACTION], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (capability, at) = row?;
+                let newest = verified.entry(capability).or_default();
+                if at > *newest {
+                    *newest = at;
+                }
+            }
+        }
         let mut list: Vec<CapabilityVerification> = record
             .capabilities
             .into_iter()
@@ -930,6 +940,68 @@ impl Registry {
         self.write(|w| w.set_setting(key, value))
     }
 
+    /// A partner's audit trail, newest first: the entries about it under its current name and
+    /// under each name it had before (followed back through the `renamed_from` of its renames),
+    /// and none about an earlier partner that had one of those names.
+    pub fn partner_trail(&self, name: &str, limit: u32) -> Result<Vec<AuditEntry>> {
+        let spans = self.name_spans(name)?;
+        let sql = format!(
+            "WITH span(subject, lo, hi) AS (VALUES {})
+             SELECT a.id, a.at, a.actor, a.action, a.entity, a.subject, a.detail
+             FROM span JOIN audit_log a ON a.subject = span.subject AND a.id >= span.lo AND a.id < span.hi
+             ORDER BY a.id DESC LIMIT ?",
+            vec!["(?, ?, ?)"; spans.len()].join(", ")
+        );
+        let conn = self.store.conn();
+        let mut stmt = conn.prepare(&sql)?;
+        let mut args: Vec<rusqlite::types::Value> = Vec::with_capacity(spans.len() * 3 + 1);
+        for (subject, lo, hi) in spans {
+            args.extend([subject.into(), lo.into(), hi.into()]);
+        }
+        args.push(i64::from(limit).into());
+        let rows = stmt.query_map(params_from_iter(args), audit_entry)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The names the partner called `name` now has had, newest first, each with the span of
+    /// audit ids over which it had it (`lo` inclusive, `hi` exclusive): its current name since
+    /// it was added or renamed to it, then each earlier name back to its `partner.add`. With no
+    /// such row (a log older than `renamed_from`), the name's whole past.
+    fn name_spans(&self, name: &str) -> Result<Vec<(String, i64, i64)>> {
+        /// Renames followed back, at most: a bound, not a limit anyone meets.
+        const MAX_NAMES: usize = 1_000;
+        let conn = self.store.conn();
+        let mut start = conn.prepare_cached(
+            "SELECT id, json_extract(detail, '$.renamed_from') FROM audit_log
+             WHERE entity = 'partner' AND subject = ?1 AND id < ?2
+               AND (action = 'partner.add'
+                    OR (action = 'partner.update' AND json_extract(detail, '$.renamed_from') IS NOT NULL))
+             ORDER BY id DESC LIMIT 1",
+        )?;
+        let mut spans = Vec::new();
+        let (mut subject, mut hi) = (name.to_string(), i64::MAX);
+        while spans.len() < MAX_NAMES {
+            let found: Option<(i64, Option<String>)> = start
+                .query_row(params![subject, hi], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            match found {
+                Some((lo, Some(before))) => {
+                    spans.push((std::mem::replace(&mut subject, before), lo, hi));
+                    hi = lo;
+                }
+                Some((lo, None)) => {
+                    spans.push((subject, lo, hi));
+                    break;
+                }
+                None => {
+                    spans.push((subject, 0, hi));
+                    break;
+                }
+            }
+        }
+        Ok(spans)
+    }
+
     /// The newest audit-log rows first, optionally for one subject only.
     pub fn audit_log(&self, subject: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>> {
         let conn = self.store.conn();
@@ -937,19 +1009,22 @@ impl Registry {
             "SELECT id, at, actor, action, entity, subject, detail FROM audit_log
              WHERE ?1 IS NULL OR subject = ?1 ORDER BY id DESC LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![subject, limit], |r| {
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                entity: r.get(4)?,
-                subject: r.get(5)?,
-                detail: r.get(6)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![subject, limit], audit_entry)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// An audit entry from `SELECT id, at, actor, action, entity, subject, detail`.
+fn audit_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        entity: r.get(4)?,
+        subject: r.get(5)?,
+        detail: r.get(6)?,
+    })
 }
 
 /// The audit action of a recorded connection test.

@@ -316,3 +316,68 @@ fn a_stored_check_round_trips_through_the_workspace_file() {
         "built-in connectors have no check file"
     );
 }
+
+#[test]
+fn a_partner_trail_follows_its_renames_and_leaves_out_earlier_partners_of_the_same_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reg = registry_at(&dir.path().join("e.db"));
+    let mut p = partner("Old", PartnerKind::Kubeflow);
+    p.capabilities = vec!["runs".into()];
+    reg.add_partner(&p).unwrap();
+    reg.record_connection_test("Old", true, &[("runs".into(), true)])
+        .unwrap();
+    let tier = PartnerUpdate {
+        tier: Some(Tier::Strategic),
+        ..Default::default()
+    };
+    reg.update_partner("Old", &tier).unwrap();
+    let rename = |to: &str| PartnerUpdate {
+        name: Some(to.into()),
+        ..Default::default()
+    };
+    reg.update_partner("Old", &rename("Mid")).unwrap();
+    reg.update_partner("Mid", &rename("New")).unwrap();
+    // Another partner takes the first name, and one is removed and registered again.
+    reg.add_partner(&p).unwrap();
+    reg.update_partner("Old", &tier).unwrap();
+    reg.add_partner(&partner("Gone", PartnerKind::Http))
+        .unwrap();
+    reg.remove_partner("Gone").unwrap();
+    reg.add_partner(&partner("Gone", PartnerKind::Http))
+        .unwrap();
+
+    let steps = |name: &str, limit| -> Vec<(String, String)> {
+        reg.partner_trail(name, limit)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.action, e.subject))
+            .collect()
+    };
+    let pair = |a: &str, s: &str| (a.to_string(), s.to_string());
+    assert_eq!(
+        steps("New", 50),
+        [
+            pair("partner.update", "New"),
+            pair("partner.update", "Mid"),
+            pair("partner.update", "Old"),
+            pair("partner.connection_test", "Old"),
+            pair("partner.add", "Old"),
+        ],
+        "the renamed partner's whole trail, newest first"
+    );
+    assert_eq!(steps("New", 2).len(), 2, "the limit holds across names");
+    assert_eq!(
+        steps("Old", 50),
+        [pair("partner.update", "Old"), pair("partner.add", "Old")],
+        "the second partner named Old has only its own trail"
+    );
+    assert_eq!(steps("Gone", 50), [pair("partner.add", "Gone")]);
+    // The exact-subject log is unchanged: every entry under the name.
+    assert_eq!(reg.audit_log(Some("Old"), 50).unwrap().len(), 5);
+
+    // When a capability was last verified follows the renames too.
+    let verified = |name: &str| reg.capability_verifications(name).unwrap()[0].clone();
+    assert_eq!(verified("New").name, "runs");
+    assert!(verified("New").last_verified.is_some(), "tested as Old");
+    assert_eq!(verified("Old").last_verified, None, "never tested");
+}

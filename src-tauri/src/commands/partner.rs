@@ -35,7 +35,7 @@ pub struct PartnerPage {
     pub expiry: Option<ExpiryView>,
     /// Each capability with the last time a connection test found it working.
     pub capabilities: Vec<CapabilityVerification>,
-    /// The partner's latest audit rows, newest first.
+    /// The partner's latest audit rows, newest first, under its current and earlier names.
     pub audit: Vec<AuditEntry>,
 }
 
@@ -52,7 +52,7 @@ pub async fn partner_page(state: State<'_, AppState>, name: String) -> CommandRe
         Ok(PartnerPage {
             expiry,
             capabilities,
-            audit: r.audit_log(Some(&name), AUDIT_ROWS)?,
+            audit: r.partner_trail(&name, AUDIT_ROWS)?,
         })
     })
     .await
