@@ -166,6 +166,24 @@ impl Registry {
 
     /// Runs `f` in an immediate (write-locking) transaction and commits if it succeeds.
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Writer<'_>) -> Result<T>) -> Result<T> {
+        // A person's change and its audit row must survive a power cut, so the WAL is synced as
+        // it commits (`synchronous=FULL`: one fsync). The connection's default stays NORMAL for
+        // the poller's batches of checks, of which a power cut may cost the last seconds.
+        self.store
+            .conn()
+            .pragma_update(None, "synchronous", DURABLE_SYNC)?;
+        let out = self.write_synced(f);
+        if let Err(e) =
+            self.store
+                .conn()
+                .pragma_update(None, "synchronous", crate::store::DEFAULT_SYNC)
+        {
+            tracing::warn!(error = %e, "synchronous not set back to NORMAL");
+        }
+        out
+    }
+
+    fn write_synced<T>(&mut self, f: impl FnOnce(&Writer<'_>) -> Result<T>) -> Result<T> {
         let now = self.now();
         let tx = self
             .store
@@ -1027,6 +1045,9 @@ fn audit_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     })
 }
 
+/// How a registry change is committed: the WAL synced before the commit returns.
+pub const DURABLE_SYNC: &str = "FULL";
+
 /// The audit action of a recorded connection test.
 const CONNECTION_TEST_ACTION: &str = "partner.connection_test";
 
@@ -1841,6 +1862,29 @@ mod tests {
         );
         assert_eq!(fts_query("a\"b OR").as_deref(), Some("\"a\"\"b\"* \"OR\"*"));
         assert_eq!(fts_query("= %"), None);
+    }
+
+    #[test]
+    fn a_change_commits_with_the_wal_synced_then_the_connection_is_back_to_normal() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = crate::clock::FixedClock::on(NaiveDate::from_ymd_opt(2026, 11, 26).unwrap());
+        let store = Store::open(&dir.path().join("e.db")).unwrap();
+        let mut reg = Registry::new(store, "tester", Arc::new(clock));
+        let level = |c: &Connection| {
+            c.pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0))
+                .unwrap()
+        };
+        assert_eq!(level(reg.store().conn()), 1, "NORMAL by default");
+        let inside = reg.write(|w| Ok(level(w.tx))).unwrap();
+        assert_eq!(inside, 2, "FULL while a change commits");
+        assert_eq!(level(reg.store().conn()), 1, "NORMAL again after it");
+        let refused: Result<()> = reg.write(|_| Err(Error::invalid("change", "refused")));
+        assert!(refused.is_err());
+        assert_eq!(
+            level(reg.store().conn()),
+            1,
+            "NORMAL again after a refused one"
+        );
     }
 }
 

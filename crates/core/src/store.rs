@@ -17,6 +17,10 @@ pub const APP_IDENTIFIER: &str = "dev.ecosystem.app";
 pub const DB_FILE_NAME: &str = "ecosystem.db";
 /// Set to a path to use another database file (the CLI's `--db` reads it too).
 pub const DB_ENV: &str = "ECOSYSTEM_DB";
+/// How a connection commits unless told otherwise: in WAL mode, NORMAL syncs at checkpoints,
+/// not at each commit, so a power cut may lose the last commits but never the file's
+/// soundness. Registry changes commit with `registry::DURABLE_SYNC`.
+pub const DEFAULT_SYNC: &str = "NORMAL";
 
 /// The database the desktop app and the CLI share by default: `ECOSYSTEM_DB` if set, else
 /// `<OS data dir>/dev.ecosystem.app/ecosystem.db` (on Linux `~/.local/share/...`).
@@ -421,7 +425,7 @@ impl Store {
         if mode != "wal" && self.path != Path::new(":memory:") {
             tracing::warn!(journal_mode = %mode, "database is not in WAL mode");
         }
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "synchronous", DEFAULT_SYNC)?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(())
     }
