@@ -1868,7 +1868,7 @@ mod tests {
     fn a_change_commits_with_the_wal_synced_then_the_connection_is_back_to_normal() {
         let dir = tempfile::tempdir().unwrap();
         let clock = crate::clock::FixedClock::on(NaiveDate::from_ymd_opt(2026, 11, 26).unwrap());
-        let store = Store::open(&dir.path().join("e.db")).unwrap();
+        let store = Store::open(dir.path().join("e.db")).unwrap();
         let mut reg = Registry::new(store, "tester", Arc::new(clock));
         let level = |c: &Connection| {
             c.pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0))
