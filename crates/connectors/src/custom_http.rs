@@ -195,8 +195,8 @@ impl CustomHttpConnector {
                     IntegrationError::new(
                         ErrorClass::TimedOut,
                         format!(
-                            "{context}: no complete answer within {} s",
-                            timeout.as_secs()
+                            "{context}: no complete answer within {} ms",
+                            timeout.as_millis()
                         ),
                     )
                 })??;

@@ -168,11 +168,11 @@ const fn unhealthy(class: ErrorClass, says: &'static str) -> Expect {
 const MATRIX: [(Fault, Expect); 14] = [
     (
         Fault::Hang,
-        unhealthy(ErrorClass::TimedOut, "no complete answer within"),
+        unhealthy(ErrorClass::TimedOut, "no complete answer within 1000 ms"),
     ),
     (
         Fault::SlowTrickle,
-        unhealthy(ErrorClass::TimedOut, "no complete answer within"),
+        unhealthy(ErrorClass::TimedOut, "no complete answer within 1000 ms"),
     ),
     (
         Fault::Status500,
