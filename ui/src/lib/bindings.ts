@@ -1158,7 +1158,7 @@ export type PartnerPage_Deserialize = {
 	expiry?: ExpiryView_Deserialize | null,
 	/**  Each capability with the last time a connection test found it working. */
 	capabilities: CapabilityVerification_Deserialize[],
-	/**  The partner's latest audit rows, newest first. */
+	/**  The partner's latest audit rows, newest first, under its current and earlier names. */
 	audit: AuditEntry_Deserialize[],
 };
 
@@ -1168,7 +1168,7 @@ export type PartnerPage_Serialize = {
 	expiry: ExpiryView_Serialize | null,
 	/**  Each capability with the last time a connection test found it working. */
 	capabilities: CapabilityVerification_Serialize[],
-	/**  The partner's latest audit rows, newest first. */
+	/**  The partner's latest audit rows, newest first, under its current and earlier names. */
 	audit: AuditEntry_Serialize[],
 };
 
