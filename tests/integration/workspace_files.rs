@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use ecosystem_core::workspace;
 use ecosystem_core::*;
+use ecosystem_core::{contract_alerts, workspace};
 use ecosystem_tests::fixture;
 
 fn registry(dir: &std::path::Path, file: &str) -> Registry {
@@ -23,6 +23,34 @@ fn the_sample_workspace_imports_with_every_record() {
     assert_eq!(summary.partners_added, 6);
     assert_eq!(summary.contracts, 2);
     assert_eq!(summary.settings, 2);
+    assert_eq!(summary.alert_stages, 1, "Datadog US1 has stages of its own");
+    assert_eq!(summary.maintenance_added, 2);
+    let windows: Vec<(Option<String>, String)> = reg
+        .maintenance_windows(None)
+        .unwrap()
+        .into_iter()
+        .map(|w| (w.partner, w.window.schedule.describe()))
+        .collect();
+    assert_eq!(
+        windows,
+        [
+            (
+                Some("Databricks Prod".to_string()),
+                "weekly Sun 02:00 for 2h (Europe/Berlin)".to_string()
+            ),
+            (
+                None,
+                "once 2026-03-14 22:00 to 2026-03-15 04:00 UTC".to_string()
+            ),
+        ]
+    );
+    let now = reg.clock().now();
+    let datadog = contract_alerts::expiry_view(&reg, "Datadog US1", now).unwrap();
+    assert_eq!(datadog.stages, [90, 30, 7]);
+    assert!(!datadog.stages_default);
+    // The sample imported again adds no window.
+    let again = workspace::import_file(&mut reg, &fixture("sample-workspace.json")).unwrap();
+    assert_eq!((again.maintenance_added, again.maintenance_kept), (0, 2));
     let mlflow = reg.partner("MLflow on Databricks").unwrap();
     assert_eq!(mlflow.depends_on.as_deref(), Some("Databricks Prod"));
     assert_eq!(mlflow.lifecycle, Lifecycle::Active);

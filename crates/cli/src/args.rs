@@ -367,12 +367,15 @@ impl Command {
             Command::Import { file } => {
                 let s = workspace::import_file(registry, &file)?;
                 println!(
-                    "imported {}: {} partner(s) added, {} updated, {} contract(s), {} setting(s)",
+                    "imported {}: {} partner(s) added, {} updated, {} contract(s), {} setting(s), \
+                     {} maintenance window(s) added, {} already there",
                     file.display(),
                     s.partners_added,
                     s.partners_updated,
                     s.contracts,
-                    s.settings
+                    s.settings,
+                    s.maintenance_added,
+                    s.maintenance_kept
                 );
                 Ok(())
             }

@@ -1323,8 +1323,10 @@ fn overview(args: BenchOverviewArgs) -> Result<ExitCode> {
                 value: None,
                 currency: None,
                 sla: None,
+                alert_stages: None,
             })
             .collect(),
+        maintenance: Vec::new(),
         settings: Default::default(),
     };
     workspace::import(&mut registry, "bench", &doc)?;

@@ -369,3 +369,108 @@ fn bad_input_exits_2_with_one_line_naming_the_flag_and_stores_nothing() {
         "nothing was audited: {audit}"
     );
 }
+
+#[test]
+fn windows_and_a_contracts_alert_stages_travel_in_the_workspace_file_once() {
+    let w = Workspace::new();
+    w.ok(&[
+        "contract",
+        "set",
+        "hub",
+        "--start",
+        "2026-01-01",
+        "--end",
+        "2027-12-31",
+    ]);
+    w.ok(&["contract", "alert-stages", "hub", "90,30,7"]);
+    w.ok(&[
+        "maintenance",
+        "add",
+        "--partner",
+        "hub",
+        "--title",
+        "DB patching",
+        "--days",
+        "sun",
+        "--at",
+        "02:00",
+        "--for",
+        "2h",
+        "--tz",
+        "Europe/Berlin",
+    ]);
+    w.ok(&[
+        "maintenance",
+        "add",
+        "--all",
+        "--title",
+        "Year-end freeze",
+        "--from",
+        "2099-12-24T23:00:00Z",
+        "--to",
+        "2099-12-27T13:00:00Z",
+    ]);
+    let file = w.db.with_file_name("workspace.json");
+    let file = file.to_str().expect("utf-8");
+    w.ok(&["export", file]);
+    let doc: Value = serde_json::from_slice(&std::fs::read(file).expect("read")).expect("JSON");
+    assert_eq!(
+        doc["maintenance"],
+        serde_json::json!([
+            {"partner": "hub", "title": "DB patching", "days": "sun", "at": "02:00",
+             "duration": "2h", "time_zone": "Europe/Berlin"},
+            {"partner": null, "title": "Year-end freeze",
+             "from": "2099-12-24T23:00:00Z", "to": "2099-12-27T13:00:00Z"},
+        ])
+    );
+    assert_eq!(
+        doc["contracts"][0]["alert_stages"],
+        serde_json::json!([90, 30, 7])
+    );
+
+    let other_dir = tempfile::tempdir().expect("tempdir");
+    let other = other_dir.path().join("other.db");
+    let out = common::ok(&other, &["import", file]);
+    assert!(
+        out.contains("2 maintenance window(s) added, 0 already there"),
+        "{out}"
+    );
+    let strip = |v: Value| -> Vec<Value> {
+        v.as_array()
+            .expect("an array")
+            .iter()
+            .map(|w| {
+                let mut w = w.clone();
+                w.as_object_mut().expect("an object").remove("id");
+                w
+            })
+            .collect()
+    };
+    let list = [
+        "maintenance",
+        "list",
+        "--format",
+        "json",
+        "--now",
+        "2026-11-26T09:00:00Z",
+    ];
+    assert_eq!(
+        strip(serde_json::from_str(&common::ok(&other, &list)).expect("JSON")),
+        strip(w.json(&list))
+    );
+    let stages = common::ok(&other, &["contract", "alert-stages", "hub"]);
+    assert!(stages.contains(": 90,30,7 days"), "{stages}");
+
+    // The same file again adds nothing and records no window.
+    let out = common::ok(&other, &["import", file]);
+    assert!(
+        out.contains("0 maintenance window(s) added, 2 already there"),
+        "{out}"
+    );
+    let audit = common::ok(
+        &other,
+        &["audit", "--action", "maintenance.add", "--format", "json"],
+    );
+    let rows: Value = serde_json::from_str(&audit).expect("JSON");
+    assert_eq!(rows.as_array().expect("an array").len(), 2, "{rows}");
+}

@@ -51,7 +51,7 @@ use serde::{Serialize, Serializer};
 use crate::error::{Error, Result};
 use crate::health_store::HealthHistory;
 use crate::model::{Lifecycle, Tier};
-use crate::registry::{notice_deadline, parse_day, Registry};
+use crate::registry::{notice_deadline, parse_day, Registry, Writer};
 use crate::sla::{Percent, SlaHealth, SlaPeriod, SlaReport, SlaWindow, Transition};
 
 /// The stages of a contract without stages of its own, when the workspace sets none.
@@ -1295,20 +1295,68 @@ pub fn set_stages(
 ) -> Result<ExpiryView> {
     registry.write(|w| {
         let term = term_of(w.tx, partner)?;
-        ensure_settings(w.tx, term.contract_id, w.now)?;
-        let text = stages.map(Stages::to_string);
-        w.tx.execute(
-            "UPDATE contract_alert_settings SET stages = ?1, updated_at = ?2 WHERE contract_id = ?3",
-            params![text, w.now, term.contract_id],
-        )?;
-        w.audit(
-            "contract.alert_stages",
-            "contract",
-            partner,
-            Some(&serde_json::json!({ "stages": text.as_deref().unwrap_or("default") })),
-        )
+        write_stages(w, term.contract_id, partner, stages)
     })?;
     expiry_view(registry, partner, now)
+}
+
+fn write_stages(
+    w: &Writer<'_>,
+    contract_id: i64,
+    partner: &str,
+    stages: Option<&Stages>,
+) -> Result<()> {
+    ensure_settings(w.tx, contract_id, w.now)?;
+    let text = stages.map(Stages::to_string);
+    w.tx.execute(
+        "UPDATE contract_alert_settings SET stages = ?1, updated_at = ?2 WHERE contract_id = ?3",
+        params![text, w.now, contract_id],
+    )?;
+    w.audit(
+        "contract.alert_stages",
+        "contract",
+        partner,
+        Some(&serde_json::json!({ "stages": text.as_deref().unwrap_or("default") })),
+    )
+}
+
+/// Gives `partner`'s contract its own stages (`None`: the workspace default) inside a workspace
+/// import's transaction, writing and auditing `contract.alert_stages` only when they differ from
+/// what is stored. True when it changed them.
+pub(crate) fn import_stages(
+    w: &Writer<'_>,
+    partner: &str,
+    stages: Option<&Stages>,
+) -> Result<bool> {
+    let (contract_id, stored): (i64, Option<String>) =
+        w.tx.query_row(
+            "SELECT c.id, s.stages FROM contracts c JOIN partners p ON p.id = c.partner_id
+             LEFT JOIN contract_alert_settings s ON s.contract_id = c.id WHERE p.name = ?1",
+            [partner],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("partner {partner:?} has no contract")))?;
+    if stored == stages.map(Stages::to_string) {
+        return Ok(false);
+    }
+    write_stages(w, contract_id, partner, stages)?;
+    Ok(true)
+}
+
+/// The contracts with stages of their own, by partner name (for the workspace export).
+pub fn own_stages(conn: &Connection) -> Result<std::collections::HashMap<String, Stages>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.name, s.stages FROM contract_alert_settings s
+         JOIN contracts c ON c.id = s.contract_id JOIN partners p ON p.id = c.partner_id
+         WHERE s.stages IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    rows.map(|row| {
+        let (partner, text) = row?;
+        Ok((partner, Stages::parse("stages", &text)?))
+    })
+    .collect()
 }
 
 // ----- the renewal brief -----

@@ -53,9 +53,35 @@ pub fn workspace(data: &[u8]) {
     workspace::import(&mut second, "exported.json", &again).expect("an export imports again");
     let round = workspace::export(&second).expect("the second registry exports");
     assert_eq!(
-        (&round.partners, &round.contracts, &round.settings),
-        (&exported.partners, &exported.contracts, &exported.settings),
+        (
+            &round.partners,
+            &round.contracts,
+            &round.maintenance,
+            &round.settings
+        ),
+        (
+            &exported.partners,
+            &exported.contracts,
+            &exported.maintenance,
+            &exported.settings
+        ),
         "export, import, export changes nothing"
+    );
+    // Importing the export again into the registry it came from changes nothing either: every
+    // window is kept, none added, and no contract's alert stages change.
+    let summary = workspace::import(&mut second, "exported.json", &again)
+        .expect("an export imports again where it came from");
+    assert_eq!(
+        (summary.maintenance_added, summary.alert_stages),
+        (0, 0),
+        "a second import adds no window and changes no stages"
+    );
+    assert_eq!(summary.maintenance_kept, again.maintenance.len());
+    let third = workspace::export(&second).expect("the registry exports again");
+    assert_eq!(
+        (&third.contracts, &third.maintenance),
+        (&exported.contracts, &exported.maintenance),
+        "a second import changes nothing"
     );
 }
 

@@ -22,7 +22,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::registry::Registry;
+use crate::registry::{Registry, Writer};
 
 /// When a window is open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -318,8 +318,20 @@ pub fn parse_zone(field: &str, text: &str) -> Result<Tz> {
 }
 
 /// An instant as typed: RFC 3339 (`2026-03-29T02:00:00+02:00`, `...Z`), or a local
-/// `YYYY-MM-DD HH:MM` (or with a `T`) read in `tz`. Errors name `field`.
+/// `YYYY-MM-DD HH:MM` (or with a `T`) read in `tz`; in UTC from the year 1970 to 9999, so that
+/// it is written back as it was read. Errors name `field`.
 pub fn parse_instant(field: &str, text: &str, tz: &Tz) -> Result<DateTime<Utc>> {
+    let t = read_instant(field, text, tz)?;
+    if !(1970..=9999).contains(&t.year()) {
+        return Err(Error::invalid(
+            field,
+            format!("{:?} is outside the years 1970 to 9999 (UTC)", text.trim()),
+        ));
+    }
+    Ok(t)
+}
+
+fn read_instant(field: &str, text: &str, tz: &Tz) -> Result<DateTime<Utc>> {
     let text = text.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
@@ -533,31 +545,9 @@ impl Registry {
         title: &str,
         schedule: &Schedule,
     ) -> Result<NamedWindow> {
-        let title = title.trim();
-        if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
-            return Err(Error::invalid(
-                "title",
-                "give a title of one line, at most 200 characters",
-            ));
-        }
+        let title = check_title("title", title)?;
         let created_at = self.clock().now();
-        self.write(|w| {
-            let partner_id = match partner {
-                Some(name) => Some(window_partner_id(w.tx, name)?),
-                None => None,
-            };
-            let window = add_window(w.tx, partner_id, title, schedule, created_at)?;
-            w.audit(
-                "maintenance.add",
-                "maintenance",
-                partner.unwrap_or(ALL_PARTNERS),
-                Some(&window),
-            )?;
-            Ok(NamedWindow {
-                window,
-                partner: partner.map(str::to_string),
-            })
-        })
+        self.write(|w| write_window(w, partner, title, schedule, created_at))
     }
 
     /// Removes the window with this id.
@@ -600,6 +590,44 @@ impl Registry {
 
 /// The audit subject of a window for every partner.
 pub const ALL_PARTNERS: &str = "all partners";
+
+/// A window's title as typed, trimmed: one line of at most 200 characters. Errors name `field`.
+pub fn check_title<'a>(field: &str, title: &'a str) -> Result<&'a str> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            "give a title of one line, at most 200 characters",
+        ));
+    }
+    Ok(title)
+}
+
+/// Stores a window (its title already checked) with its `maintenance.add` audit row, inside
+/// the caller's transaction; shared by `maintenance add` and the workspace import.
+pub(crate) fn write_window(
+    w: &Writer<'_>,
+    partner: Option<&str>,
+    title: &str,
+    schedule: &Schedule,
+    created_at: DateTime<Utc>,
+) -> Result<NamedWindow> {
+    let partner_id = match partner {
+        Some(name) => Some(window_partner_id(w.tx, name)?),
+        None => None,
+    };
+    let window = add_window(w.tx, partner_id, title, schedule, created_at)?;
+    w.audit(
+        "maintenance.add",
+        "maintenance",
+        partner.unwrap_or(ALL_PARTNERS),
+        Some(&window),
+    )?;
+    Ok(NamedWindow {
+        window,
+        partner: partner.map(str::to_string),
+    })
+}
 
 fn window_partner_id(conn: &Connection, name: &str) -> Result<u32> {
     conn.query_row("SELECT id FROM partners WHERE name = ?1", [name], |r| {

@@ -1,18 +1,22 @@
-//! The workspace file: the whole registry (partners, contracts, settings; never secrets) as
-//! one versioned JSON document, for backups, hand-over and review. The format is documented
-//! in docs/WORKSPACE-FORMAT.md.
+//! The workspace file: the whole registry (partners, contracts with their SLA terms and alert
+//! stages, maintenance windows, settings; never secrets) as one versioned JSON document, for
+//! backups, hand-over and review. The format is documented in docs/WORKSPACE-FORMAT.md.
 //!
 //! Import reads and checks every record before it writes anything, and names each bad record
 //! and field; then it writes everything in one transaction. Partners are matched by name: a
-//! name already in the registry is updated, a new one is added.
+//! name already in the registry is updated, a new one is added. A maintenance window identical
+//! to a stored one (same partner, title and schedule) is kept, not added again.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, SubsecRound, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::contract_alerts::{self, Stages};
 use crate::error::{Error, Result};
+use crate::maintenance::{self, NamedWindow, Schedule};
 use crate::model::*;
 use crate::money;
 use crate::registry::{validate_contract, validate_new_partner, Registry, StoredCheck};
@@ -239,6 +243,9 @@ pub struct WorkspaceFile {
     pub partners: Vec<PartnerRecord>,
     #[serde(default)]
     pub contracts: Vec<ContractRecord>,
+    /// Maintenance windows; absent in files written before they were exported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintenance: Vec<MaintenanceRecord>,
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
 }
@@ -289,6 +296,157 @@ pub struct ContractRecord {
     /// The contract's SLA terms; absent means the defaults (see docs/SLA.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla: Option<SlaRecord>,
+    /// The contract's own expiry-alert stages, days before the notice deadline, most distant
+    /// first; absent or null: the workspace's `contracts.alert_stages` setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_stages: Option<Vec<u32>>,
+}
+
+/// A maintenance window in the file: for one partner (`partner`, a name) or for every partner
+/// (`"partner": null`, which must be written out), and either one-off (`from`, `to`) or weekly
+/// (`days`, `at`, `duration`, `time_zone`). Every value is text as `ecosystem maintenance add`
+/// takes it, so that a bad one is reported with its record and field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceRecord {
+    #[serde(deserialize_with = "present_or_null")]
+    pub partner: Option<String>,
+    #[serde(default = "default_window_title")]
+    pub title: String,
+    /// One-off: the start, RFC 3339 (or `YYYY-MM-DD HH:MM` in `time_zone`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// One-off: the end, after `from`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Weekly: the days, such as `sun`, `mon,wed` or `weekdays`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<String>,
+    /// Weekly: the local start time, `HH:MM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Weekly: how long each opening lasts, such as `2h`, `90m` or `1h30m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    /// The IANA zone of the local times: a weekly window keeps to its wall clock (default
+    /// `UTC`); a one-off window reads a `YYYY-MM-DD HH:MM` in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+}
+
+/// A field that must be present but may be null.
+fn present_or_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
+fn default_window_title() -> String {
+    "Maintenance".into()
+}
+
+impl MaintenanceRecord {
+    fn from_window(w: &NamedWindow) -> MaintenanceRecord {
+        let mut rec = MaintenanceRecord {
+            partner: w.partner.clone(),
+            title: w.window.title.clone(),
+            from: None,
+            to: None,
+            days: None,
+            at: None,
+            duration: None,
+            time_zone: None,
+        };
+        match &w.window.schedule {
+            Schedule::Once { starts_at, ends_at } => {
+                rec.from = Some(starts_at.to_rfc3339_opts(SecondsFormat::Secs, true));
+                rec.to = Some(ends_at.to_rfc3339_opts(SecondsFormat::Secs, true));
+            }
+            Schedule::Weekly {
+                days,
+                local_start,
+                duration_secs,
+                time_zone,
+            } => {
+                rec.days = Some(
+                    days.iter()
+                        .map(|d| d.to_string().to_ascii_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+                rec.at = Some(local_start.format("%H:%M").to_string());
+                rec.duration =
+                    Some(maintenance::describe_duration(*duration_secs).replace(' ', ""));
+                rec.time_zone = Some(time_zone.name().to_string());
+            }
+        }
+        rec
+    }
+
+    /// The schedule the record describes, checked as `maintenance add` checks its flags (a
+    /// one-off window may lie in the past); errors name the field.
+    fn to_schedule(&self) -> Result<Schedule> {
+        let tz = match &self.time_zone {
+            Some(zone) => maintenance::parse_zone("time_zone", zone)?,
+            None => Tz::UTC,
+        };
+        let weekly = self.days.is_some() || self.at.is_some() || self.duration.is_some();
+        let once = self.from.is_some() || self.to.is_some();
+        let missing = |field: &str, kind: &str| {
+            Error::invalid(
+                field,
+                format!(
+                    "missing; a {kind} window needs {}",
+                    if kind == "one-off" {
+                        "from and to"
+                    } else {
+                        "days, at and duration"
+                    }
+                ),
+            )
+        };
+        match (once, weekly) {
+            (true, false) => {
+                let instant = |field: &str, text: &Option<String>| -> Result<DateTime<Utc>> {
+                    let text = text.as_deref().ok_or_else(|| missing(field, "one-off"))?;
+                    // Stored to the second.
+                    Ok(maintenance::parse_instant(field, text, &tz)?.trunc_subsecs(0))
+                };
+                let (start, end) = (instant("from", &self.from)?, instant("to", &self.to)?);
+                if end <= start {
+                    return Err(Error::invalid(
+                        "to",
+                        format!(
+                            "{:?} is not after from {:?}; the window must end after it starts",
+                            self.to.as_deref().unwrap_or_default(),
+                            self.from.as_deref().unwrap_or_default()
+                        ),
+                    ));
+                }
+                Schedule::once(start, end)
+            }
+            (false, true) => {
+                let field = |field: &str, text: &Option<String>| -> Result<String> {
+                    text.clone().ok_or_else(|| missing(field, "weekly"))
+                };
+                let days = maintenance::parse_weekdays("days", &field("days", &self.days)?)?;
+                let at = field("at", &self.at)?;
+                maintenance::parse_clock_time("at", &at)?;
+                let secs =
+                    maintenance::parse_duration("duration", &field("duration", &self.duration)?)?;
+                Schedule::weekly(&days, &at, secs, tz.name())
+            }
+            (true, true) => Err(Error::invalid(
+                "schedule",
+                "give from and to for a one-off window or days, at and duration for a weekly one, \
+                 not both",
+            )),
+            (false, false) => Err(Error::invalid(
+                "schedule",
+                "give from and to for a one-off window, or days, at and duration for a weekly one",
+            )),
+        }
+    }
 }
 
 /// A contract's SLA terms in the file. Words are text here, like a partner's, so that a bad
@@ -442,6 +600,11 @@ pub struct ImportSummary {
     pub partners_added: usize,
     pub partners_updated: usize,
     pub contracts: usize,
+    /// Contracts whose own alert stages the import set or cleared.
+    pub alert_stages: usize,
+    pub maintenance_added: usize,
+    /// Windows in the file identical to one already stored, left as they were.
+    pub maintenance_kept: usize,
     pub settings: usize,
 }
 
@@ -467,6 +630,7 @@ pub fn export(registry: &Registry) -> Result<WorkspaceFile> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let mut own_stages = contract_alerts::own_stages(registry.store().conn())?;
     let contracts = registry
         .contracts()?
         .into_iter()
@@ -477,6 +641,7 @@ pub fn export(registry: &Registry) -> Result<WorkspaceFile> {
                 .sla_terms(&c.partner)?
                 .filter(|t| *t != ContractSlaTerms::default())
                 .map(|t| SlaRecord::from_terms(&t));
+            let alert_stages = own_stages.remove(&c.partner).map(|s| s.days().to_vec());
             Ok(ContractRecord {
                 partner: c.partner,
                 start: c.start.to_string(),
@@ -487,15 +652,22 @@ pub fn export(registry: &Registry) -> Result<WorkspaceFile> {
                 value: c.value,
                 currency: c.currency,
                 sla,
+                alert_stages,
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let maintenance = registry
+        .maintenance_windows(None)?
+        .iter()
+        .map(MaintenanceRecord::from_window)
+        .collect();
     Ok(WorkspaceFile {
         format: FORMAT.into(),
         version: VERSION,
         exported_at: Some(registry.clock().now().to_rfc3339()),
         partners,
         contracts,
+        maintenance,
         settings: registry.settings()?.into_iter().collect(),
     })
 }
@@ -564,7 +736,11 @@ fn describe_shape_error(e: &serde_json::Error) -> String {
 struct Plan {
     partners: Vec<(NewPartner, Lifecycle)>,
     checks: Vec<(String, StoredCheck)>,
-    contracts: Vec<(String, ContractInput, ContractSlaTerms)>,
+    contracts: Vec<(String, ContractInput, ContractSlaTerms, Option<Stages>)>,
+    /// Windows to add: partner (`None`: all), title, schedule.
+    windows: Vec<(Option<String>, String, Schedule)>,
+    /// Windows in the file already stored.
+    windows_kept: usize,
     settings: Vec<(String, String)>,
 }
 
@@ -646,8 +822,49 @@ fn plan(registry: &Registry, file: &str, doc: &WorkspaceFile) -> Result<Plan> {
             continue;
         }
         match check_contract(rec) {
-            Ok((c, terms)) => contracts.push((rec.partner.clone(), c, terms)),
+            Ok((c, terms, stages)) => contracts.push((rec.partner.clone(), c, terms, stages)),
             Err(e) => problems.push(format!("{at}: {e}")),
+        }
+    }
+    // A window identical to a stored one is kept; each stored window answers for one window
+    // of the file, so a file with two identical windows imports two, once.
+    let mut stored: Vec<Option<NamedWindow>> = registry
+        .maintenance_windows(None)?
+        .into_iter()
+        .map(Some)
+        .collect();
+    let mut windows = Vec::new();
+    let mut windows_kept = 0;
+    for (i, rec) in doc.maintenance.iter().enumerate() {
+        let at = format!("maintenance[{i}]");
+        if let Some(partner) = &rec.partner {
+            if !parent_of.contains_key(partner) {
+                problems.push(format!(
+                    "{at}: partner: no partner named {partner:?} in the file or the registry"
+                ));
+                continue;
+            }
+        }
+        let checked = maintenance::check_title("title", &rec.title)
+            .and_then(|title| Ok((title.to_string(), rec.to_schedule()?)));
+        let (title, schedule) = match checked {
+            Ok(window) => window,
+            Err(e) => {
+                problems.push(format!("{at}: {e}"));
+                continue;
+            }
+        };
+        let same = stored.iter_mut().find(|s| {
+            s.as_ref().is_some_and(|s| {
+                s.partner == rec.partner && s.window.title == title && s.window.schedule == schedule
+            })
+        });
+        match same {
+            Some(slot) => {
+                *slot = None;
+                windows_kept += 1;
+            }
+            None => windows.push((rec.partner.clone(), title, schedule)),
         }
     }
     let mut settings = Vec::new();
@@ -666,6 +883,8 @@ fn plan(registry: &Registry, file: &str, doc: &WorkspaceFile) -> Result<Plan> {
                 .filter_map(|p| p.check.clone().map(|c| (p.name.clone(), c)))
                 .collect(),
             contracts,
+            windows,
+            windows_kept,
             settings,
         })
     } else {
@@ -693,7 +912,9 @@ fn check_partner(rec: &PartnerRecord) -> Result<(NewPartner, Lifecycle)> {
     Ok((new, lifecycle))
 }
 
-fn check_contract(rec: &ContractRecord) -> Result<(ContractInput, ContractSlaTerms)> {
+fn check_contract(
+    rec: &ContractRecord,
+) -> Result<(ContractInput, ContractSlaTerms, Option<Stages>)> {
     let date = |field: &str, s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map_err(|_| Error::invalid(field, format!("{s:?} is not a date; write YYYY-MM-DD")))
@@ -719,12 +940,18 @@ fn check_contract(rec: &ContractRecord) -> Result<(ContractInput, ContractSlaTer
         },
         other => other,
     })?;
-    Ok((input, terms))
+    let stages = rec
+        .alert_stages
+        .as_ref()
+        .map(|days| Stages::new("alert_stages", days.clone()))
+        .transpose()?;
+    Ok((input, terms, stages))
 }
 
 /// Imports a parsed document: all of it, or (when any record is bad) nothing.
 pub fn import(registry: &mut Registry, file: &str, doc: &WorkspaceFile) -> Result<ImportSummary> {
     let plan = plan(registry, file, doc)?;
+    let created_at = registry.clock().now();
     registry.write(|w| {
         let mut summary = ImportSummary::default();
         // Parents first: insert every partner without its dependency, then set dependencies.
@@ -751,12 +978,21 @@ pub fn import(registry: &mut Registry, file: &str, doc: &WorkspaceFile) -> Resul
         for (partner, check) in &plan.checks {
             w.set_custom_check(partner, &check.source, &check.definition)?;
         }
-        for (partner, c, terms) in &plan.contracts {
+        for (partner, c, terms, stages) in &plan.contracts {
             w.upsert_contract(partner, c)?;
-            // The file is the truth: a contract without `sla` goes back to the defaults.
+            // The file is the truth: a contract without `sla` goes back to the defaults, one
+            // without `alert_stages` to the workspace's stages.
             w.set_sla_terms(partner, terms)?;
+            if contract_alerts::import_stages(w, partner, stages.as_ref())? {
+                summary.alert_stages += 1;
+            }
             summary.contracts += 1;
         }
+        for (partner, title, schedule) in &plan.windows {
+            maintenance::write_window(w, partner.as_deref(), title, schedule, created_at)?;
+            summary.maintenance_added += 1;
+        }
+        summary.maintenance_kept = plan.windows_kept;
         for (k, v) in &plan.settings {
             w.set_setting(k, v)?;
             summary.settings += 1;
