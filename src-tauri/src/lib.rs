@@ -173,10 +173,17 @@ pub fn run() {
 }
 
 fn fatal(message: &str) -> ! {
-    tracing::error!("{message}");
-    eprintln!("ecosystem: {message}");
-    logging::flush();
+    report_fatal(message);
     std::process::exit(1);
+}
+
+/// Logs why the process ends, says it on stderr (even when logging is filtered off) and
+/// writes out what the log writers still hold.
+fn report_fatal(message: &str) {
+    use std::io::Write;
+    tracing::error!("{message}");
+    let _ = writeln!(std::io::stderr(), "ecosystem: {message}");
+    logging::flush();
 }
 
 /// The title of the dialog [`fatal_at_start`] shows.
@@ -187,9 +194,7 @@ const CANNOT_START_TITLE: &str = "Ecosystem cannot start";
 /// started the app from their desktop sees no terminal, so the message is also shown in a
 /// native dialog, and the process exits once it is closed.
 fn fatal_at_start(message: &str) -> ! {
-    tracing::error!("{message}");
-    eprintln!("ecosystem: {message}");
-    logging::flush();
+    report_fatal(message);
     show_error_dialog(message);
     std::process::exit(1);
 }

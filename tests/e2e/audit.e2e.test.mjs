@@ -25,6 +25,19 @@ function rows(browser) {
   );
 }
 
+/** Opens `name`'s page from the catalogue (by keyboard, as a person would) and its Edit form. */
+async function openEditForm(browser, name) {
+  await browser.execute((n) => {
+    Array.from(document.querySelectorAll("#partner-table tr[data-partner-name]"))
+      .find((r) => r.getAttribute("data-partner-name") === n)
+      ?.focus();
+  }, name);
+  await browser.keys("Enter");
+  await browser.$("#partner-edit").waitForDisplayed({ timeout: 10_000 });
+  await browser.$("#partner-edit").click();
+  await browser.$("#edit-partner-form").waitForDisplayed({ timeout: 5_000 });
+}
+
 describe("the audit page lists, pages, filters and exports the log", { timeout: 300_000 }, () => {
   const ws = freshWorkspace("audit");
   let app;
@@ -130,15 +143,7 @@ describe("changes made in the window are on the Audit log page and in its CSV", 
     await waitForRow(browser, PARTNER, "the new partner never appeared");
 
     // Open its page, edit the owner.
-    await browser.execute((n) => {
-      Array.from(document.querySelectorAll("#partner-table tr[data-partner-name]"))
-        .find((r) => r.getAttribute("data-partner-name") === n)
-        ?.focus();
-    }, PARTNER);
-    await browser.keys("Enter");
-    await browser.$("#partner-edit").waitForDisplayed({ timeout: 10_000 });
-    await browser.$("#partner-edit").click();
-    await browser.$("#edit-partner-form").waitForDisplayed({ timeout: 5_000 });
+    await openEditForm(browser, PARTNER);
     await browser.$("#edit-partner-owner").setValue("Team Audit");
     await browser.$("#edit-partner-submit").click();
     await browser.$("#edit-partner-form").waitForDisplayed({ reverse: true, timeout: 10_000 });
@@ -215,15 +220,7 @@ describe("changes made in the window are on the Audit log page and in its CSV", 
     const RENAMED = `${PARTNER} EU`;
     await openTab(browser, "partners");
     await waitForRow(browser, PARTNER, "the partner is not in the catalogue");
-    await browser.execute((n) => {
-      Array.from(document.querySelectorAll("#partner-table tr[data-partner-name]"))
-        .find((r) => r.getAttribute("data-partner-name") === n)
-        ?.focus();
-    }, PARTNER);
-    await browser.keys("Enter");
-    await browser.$("#partner-edit").waitForDisplayed({ timeout: 10_000 });
-    await browser.$("#partner-edit").click();
-    await browser.$("#edit-partner-form").waitForDisplayed({ timeout: 5_000 });
+    await openEditForm(browser, PARTNER);
     await browser.$("#edit-partner-name").clearValue();
     await browser.$("#edit-partner-name").setValue(RENAMED);
     await browser.$("#edit-partner-submit").click();

@@ -57,7 +57,9 @@ const SELECT: &str = "SELECT id, at, actor, action, entity, subject, detail FROM
        AND (?3 IS NULL OR id < ?3) AND (?4 IS NULL OR at >= ?4)
      ORDER BY id DESC";
 
-fn entry(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+/// An entry from `SELECT id, at, actor, action, entity, subject, detail` (the registry's
+/// partner trail reads with it too).
+pub(crate) fn entry(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
     Ok(AuditEntry {
         id: r.get(0)?,
         at: r.get(1)?,

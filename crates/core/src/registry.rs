@@ -977,7 +977,7 @@ impl Registry {
             args.extend([subject.into(), lo.into(), hi.into()]);
         }
         args.push(i64::from(limit).into());
-        let rows = stmt.query_map(params_from_iter(args), audit_entry)?;
+        let rows = stmt.query_map(params_from_iter(args), crate::audit_view::entry)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -1027,22 +1027,9 @@ impl Registry {
             "SELECT id, at, actor, action, entity, subject, detail FROM audit_log
              WHERE ?1 IS NULL OR subject = ?1 ORDER BY id DESC LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![subject, limit], audit_entry)?;
+        let rows = stmt.query_map(params![subject, limit], crate::audit_view::entry)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
-}
-
-/// An audit entry from `SELECT id, at, actor, action, entity, subject, detail`.
-fn audit_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
-    Ok(AuditEntry {
-        id: r.get(0)?,
-        at: r.get(1)?,
-        actor: r.get(2)?,
-        action: r.get(3)?,
-        entity: r.get(4)?,
-        subject: r.get(5)?,
-        detail: r.get(6)?,
-    })
 }
 
 /// How a registry change is committed: the WAL synced before the commit returns.
