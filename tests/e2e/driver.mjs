@@ -305,6 +305,19 @@ export async function waitForRow(browser, name, message, timeout = 10_000) {
   await browser.waitUntil(async () => (await rowText(browser, name)) !== null, { timeout, timeoutMsg: message });
 }
 
+/** Opens the partner's page from its catalogue row with the keyboard, as a person would. */
+export async function openPartnerPage(browser, name) {
+  await waitForRow(browser, name, `${name} is not listed`);
+  await browser.execute((n) => {
+    Array.from(document.querySelectorAll("#partner-table tr[data-partner-name]"))
+      .find((r) => r.getAttribute("data-partner-name") === n)
+      ?.focus();
+  }, name);
+  await browser.keys("Enter");
+  await browser.$("#partner-detail").waitForDisplayed({ timeout: 10_000 });
+  await browser.$("#partner-edit").waitForDisplayed({ timeout: 10_000 });
+}
+
 /** Waits until the element at `selector` exists and its text matches `pattern`, or fails with
  *  `timeoutMsg`; returns that text. */
 export async function waitForText(browser, selector, pattern, timeoutMsg, timeout = 20_000) {

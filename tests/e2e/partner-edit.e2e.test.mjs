@@ -5,23 +5,10 @@
 // a rename moves the page to the new name.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { assertAccessible, cli, cliJson, freshWorkspace, launchApp, screenshot, waitForRow, waitForText } from "./driver.mjs";
+import { assertAccessible, cli, cliJson, freshWorkspace, launchApp, openPartnerPage, screenshot, waitForText } from "./driver.mjs";
 
 const PARTNER = "Edit Me";
 const OTHER = "Other Partner";
-
-/** Opens the partner's page from its catalogue row with the keyboard. */
-async function openPage(browser, name) {
-  await waitForRow(browser, name, `${name} is not listed`);
-  await browser.execute((n) => {
-    Array.from(document.querySelectorAll("#partner-table tr[data-partner-name]"))
-      .find((r) => r.getAttribute("data-partner-name") === n)
-      ?.focus();
-  }, name);
-  await browser.keys("Enter");
-  await browser.$("#partner-detail").waitForDisplayed({ timeout: 10_000 });
-  await browser.$("#partner-edit").waitForDisplayed({ timeout: 10_000 });
-}
 
 /** Opens the edit form with the keyboard; resolves once it shows, with the focus inside. */
 async function openEditForm(browser) {
@@ -57,7 +44,7 @@ describe("a partner is edited from its page", { timeout: 300_000 }, () => {
     cli(ws.db, ["partner", "add", PARTNER, "--kind", "http", "--endpoint", "https://edit-me.example.com/health", "--owner", "Team A", "--tag", "eu", "--capability", "ingest", "--interval", "60", "--timeout", "10"]);
     app = await launchApp(ws.db);
     browser = app.browser;
-    await openPage(browser, PARTNER);
+    await openPartnerPage(browser, PARTNER);
   });
 
   after(async () => {
