@@ -20,7 +20,6 @@ use std::sync::{Mutex, OnceLock};
 use ecosystem_core::redact::RedactingWriter;
 use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
-use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::writer::OptionalWriter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
@@ -49,18 +48,13 @@ pub fn init() {
             None => OptionalWriter::none(),
         });
     // Written from a thread of its own: a stderr nobody reads must not stall the poller.
-    let (stderr, guard) = ecosystem_core::redact::stderr_writer();
+    let (stderr, guard) = ecosystem_core::redact::stderr_layer(std::io::stderr().is_terminal());
     if let Ok(mut slot) = STDERR_GUARD.lock() {
         *slot = Some(guard);
     }
     tracing_subscriber::registry()
         .with(filter)
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_ansi(std::io::stderr().is_terminal())
-                .with_writer(move || RedactingWriter::new(stderr.clone()))
-                .with_filter(filter_fn(ecosystem_core::redact::not_panic)),
-        )
+        .with(stderr)
         .with(file)
         .init();
     ecosystem_core::redact::log_panics();

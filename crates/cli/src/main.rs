@@ -28,8 +28,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use ecosystem_core::{Error, Registry, Surface};
+use std::io::IsTerminal;
+
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
 
@@ -58,14 +59,10 @@ fn main() -> ExitCode {
 /// own, so that `ecosystem poll` keeps polling when nobody reads its stderr. Keep the guard
 /// until the end: dropping it writes out what is waiting.
 fn init_logging() -> WorkerGuard {
-    let (stderr, guard) = ecosystem_core::redact::stderr_writer();
+    let (stderr, guard) = ecosystem_core::redact::stderr_layer(std::io::stderr().is_terminal());
     tracing_subscriber::registry()
         .with(EnvFilter::try_from_env("ECOSYSTEM_LOG").unwrap_or_else(|_| "warn".into()))
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(move || ecosystem_core::redact::RedactingWriter::new(stderr.clone()))
-                .with_filter(filter_fn(ecosystem_core::redact::not_panic)),
-        )
+        .with(stderr)
         .init();
     ecosystem_core::redact::log_panics();
     guard

@@ -31,6 +31,9 @@ use std::sync::OnceLock;
 
 use regex::{Captures, Regex};
 use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
 
 /// What replaces a masked value.
 pub const MASK: &str = "***";
@@ -252,10 +255,24 @@ pub fn log_panics() {
     }));
 }
 
-/// A filter for a stderr log layer: every record but the panics, which [`log_panics`] writes
-/// to stderr itself.
-pub fn not_panic(meta: &tracing::Metadata<'_>) -> bool {
+/// Every record but the panics, which [`log_panics`] writes to stderr itself.
+fn not_panic(meta: &tracing::Metadata<'_>) -> bool {
     meta.target() != PANIC_TARGET
+}
+
+/// The stderr log layer of the app and the CLI: every record but the panics (which
+/// [`log_panics`] writes), masked, and written by the writer thread of [`stderr_writer`];
+/// `ansi` colours it (for a terminal). Keep the guard until the process ends.
+pub fn stderr_layer<S>(ansi: bool) -> (impl Layer<S> + Send + Sync + 'static, WorkerGuard)
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    let (stderr, guard) = stderr_writer();
+    let layer = tracing_subscriber::fmt::layer()
+        .with_ansi(ansi)
+        .with_writer(move || RedactingWriter::new(stderr.clone()))
+        .with_filter(filter_fn(not_panic));
+    (layer, guard)
 }
 
 #[cfg(test)]
@@ -392,21 +409,13 @@ mod tests {
     /// Set for the child process of [`a_panic_shows_once_on_stderr_masked`].
     const PANIC_CHILD: &str = "ECOSYSTEM_REDACT_PANIC_CHILD";
 
-    /// The child: stderr logging as the app and the CLI set it up (a writer thread, panics
-    /// left to the hook), a warning, then a panic in a named thread carrying a token and an
+    /// The child: the stderr logging of the app and the CLI (a writer thread, panics left to
+    /// the hook), a warning, then a panic in a named thread carrying a token and an
     /// e-mail address.
     fn panic_child() -> ! {
-        use tracing_subscriber::filter::filter_fn;
         use tracing_subscriber::prelude::*;
-        let (stderr, guard) = stderr_writer();
-        tracing_subscriber::registry()
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_ansi(false)
-                    .with_writer(move || RedactingWriter::new(stderr.clone()))
-                    .with_filter(filter_fn(not_panic)),
-            )
-            .init();
+        let (layer, guard) = stderr_layer(false);
+        tracing_subscriber::registry().with(layer).init();
         log_panics();
         tracing::warn!("about to fail, api_key=0123456789abcdef0123456789abcdef");
         let panicked = std::thread::Builder::new()
