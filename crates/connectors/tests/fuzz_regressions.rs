@@ -3,23 +3,10 @@
 //! targets call, so a plain `cargo test` covers them without a fuzzing toolchain
 //! (docs/FUZZING.md). A target is `connector_<name>`, `oauth_token` or `event_feeds`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ecosystem_connectors::fuzzing;
-
-/// Every file in `dir`, sorted; none when it does not exist.
-fn inputs(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
+use ecosystem_core::fuzzing::inputs;
 
 /// The fuzz target `name` is replayed as: `connector_<name>` for a connector's answers, the
 /// name itself for the others.

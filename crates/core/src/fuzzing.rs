@@ -4,6 +4,7 @@
 //! code and panics only when an invariant breaks: hostile input must come back as an error that
 //! names the problem, never as a panic.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -133,4 +134,19 @@ pub fn custom_check(data: &[u8]) {
             let _ = path.find(json);
         }
     }
+}
+
+/// Every file in `dir` (a seed corpus or a folder of crash inputs), sorted; none when it does
+/// not exist. The regression tests of this crate and of the connectors replay them.
+pub fn inputs(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
 }

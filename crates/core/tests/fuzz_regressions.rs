@@ -3,23 +3,9 @@
 //! targets call, so a plain `cargo test` covers them without a fuzzing toolchain
 //! (docs/FUZZING.md).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use ecosystem_core::fuzzing;
-
-/// Every file in `dir`, sorted; none when it does not exist.
-fn inputs(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
+use ecosystem_core::fuzzing::{self, inputs};
 
 /// Runs every seed and regression input of `target`; returns how many there were.
 fn replay(target: &str, run: fn(&[u8])) -> (usize, usize) {
